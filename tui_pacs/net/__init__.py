@@ -1,0 +1,1 @@
+"""pynetdicom, synchronous and shaped like it: AE construction, SCP handlers bound to the store, SCU operations."""

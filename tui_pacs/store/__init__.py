@@ -1,0 +1,4 @@
+"""The archive: file layout, durable writes, the SQLite index and its query engine, import and export.
+
+No network, no Textual.
+"""

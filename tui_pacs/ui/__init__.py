@@ -1,0 +1,1 @@
+"""The Textual workstation. The only package allowed to import Textual."""
