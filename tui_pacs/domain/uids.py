@@ -39,6 +39,8 @@ def require_uid(value: object, what: str = "UID") -> str:
     """
     if isinstance(value, str):
         value = value.rstrip("\x00 ")
+    if value is None or value == "":
+        raise InvalidUID(f"no {what}")
     if not is_valid_uid(value):
         raise InvalidUID(f"{what} {printable(value)} is not a valid UID")
     assert isinstance(value, str)

@@ -1,0 +1,116 @@
+"""The archive facade: files plus index, with the one rule that matters.
+
+An instance is acknowledged (returned from :meth:`Archive.ingest_file`) only
+after its bytes are fsynced under their final name and its index row is
+committed. Nothing half-written is ever indexed: a failure at any step
+removes the temporary file and leaves the index as it was.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from types import TracebackType
+
+from pydicom.dataset import Dataset
+
+from tui_pacs.config.model import ArchiveSettings, Config, DuplicatePolicy
+from tui_pacs.config.paths import Paths
+from tui_pacs.store.errors import OutOfResources
+from tui_pacs.store.extract import read_header, record_from_dataset
+from tui_pacs.store.files import FileStore
+from tui_pacs.store.index import Index
+from tui_pacs.store.records import InstanceRecord, StoredInstance
+
+log = logging.getLogger(__name__)
+
+
+class Archive:
+    """Files on disk and the SQLite index, kept in step."""
+
+    def __init__(self, index_file: Path, store_dir: Path, settings: ArchiveSettings | None = None) -> None:
+        self.settings = settings or ArchiveSettings()
+        self.files = FileStore(store_dir)
+        self.index = Index(index_file, store_dir)
+
+    @classmethod
+    def open(cls, paths: Paths, config: Config | None = None) -> Archive:
+        """Open (creating if needed) the archive of a home."""
+        archive = cls(paths.index_file, paths.store_dir, config.archive if config else None)
+        archive.files.ensure()
+        archive.index.open()
+        removed = archive.files.clean_incoming()
+        if removed:
+            log.info("removed %d temporary files left by an interrupted transfer", removed)
+        return archive
+
+    def close(self) -> None:
+        self.index.close()
+
+    def __enter__(self) -> Archive:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    @property
+    def incoming_dir(self) -> Path:
+        """Where receivers should put temporary files so that storing is a rename."""
+        self.files.ensure()
+        return self.files.incoming
+
+    @property
+    def replace_duplicates(self) -> bool:
+        return self.settings.duplicates is DuplicatePolicy.REPLACE
+
+    def check_quota(self, incoming_bytes: int) -> None:
+        """Refuse (A700) when storing ``incoming_bytes`` would exceed the disk or the quota."""
+        quota = self.settings.quota_gb
+        if quota is not None and self.index.total_bytes() + incoming_bytes > quota * 1e9:
+            raise OutOfResources(f"the archive quota of {quota:g} GB is reached")
+        if self.files.free_bytes() < incoming_bytes + (16 << 20):
+            raise OutOfResources("the disk holding the archive is full")
+
+    def ingest_file(self, temporary: Path, *, source_ae: str = "", header: Dataset | None = None,
+                    transfer_syntax: str | None = None) -> StoredInstance:
+        """Store a Part 10 file that sits, fsynced, in :attr:`incoming_dir`; consume it.
+
+        ``header`` may be given when the caller has already parsed it (the
+        C-STORE path); otherwise the file's header is read here. On any
+        failure the temporary file is removed and the exception propagates.
+        """
+        try:
+            if header is None:
+                header = read_header(temporary)
+            size = temporary.stat().st_size
+            record = record_from_dataset(header, source_ae=source_ae, file_size=size,
+                                         transfer_syntax=transfer_syntax)
+            return self._place(temporary, record)
+        except BaseException:
+            self.files.discard(temporary)
+            raise
+
+    def _place(self, temporary: Path, record: InstanceRecord) -> StoredInstance:
+        relative = FileStore.relative_path(record.study_uid, record.series_uid, record.sop_instance_uid)
+        record.instance["path"] = relative
+        if not self.replace_duplicates and self.index.has_instance(record.sop_instance_uid):
+            self.files.discard(temporary)
+            return StoredInstance(record, relative, duplicate=True)
+        self.check_quota(record.instance["file_size"])
+        self.files.commit(temporary, relative)
+        outcome = self.index.add(record, replace=self.replace_duplicates)
+        if outcome.duplicate and not outcome.inserted:
+            # Lost a race with another association storing the same instance: same UID, same data.
+            return StoredInstance(record, relative, duplicate=True)
+        if outcome.old_path and outcome.old_path != relative:
+            self.files.remove(outcome.old_path)
+        return StoredInstance(record, relative, duplicate=outcome.duplicate, replaced=outcome.duplicate)
+
+    def delete_paths(self, relatives: list[str]) -> None:
+        """Remove the files of rows already deleted from the index."""
+        for relative in relatives:
+            try:
+                self.files.remove(relative)
+            except OSError as exc:
+                log.warning("could not remove %s: %s", relative, exc)

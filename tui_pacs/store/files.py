@@ -1,0 +1,162 @@
+"""The file store: where instances live on disk and how they get there durably.
+
+Layout: ``<store>/<StudyUID>/<SeriesUID>/<SOPInstanceUID>.dcm``. Every path
+component is a validated UID, so nothing from the wire can choose a path.
+
+Writes are atomic and durable: the bytes go to a temporary file in
+``<store>/.incoming`` (same filesystem), are fsynced, renamed into place and
+the directory is fsynced. A crash leaves either the old state or the new one,
+never half a file under an indexed name.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import BinaryIO
+
+from tui_pacs.domain.uids import require_uid
+from tui_pacs.store.errors import OutOfResources, StoreError
+
+INCOMING = ".incoming"
+_COPY_CHUNK = 1 << 20
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _storage_error(exc: OSError, what: str) -> StoreError:
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return OutOfResources(f"no space left to store {what}")
+    return StoreError(f"cannot store {what}: {exc.strerror or exc}")
+
+
+class FileStore:
+    """Owns the directory tree of instance files."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.incoming = root / INCOMING
+
+    def ensure(self) -> None:
+        self.incoming.mkdir(parents=True, exist_ok=True)
+
+    @staticmethod
+    def relative_path(study_uid: str, series_uid: str, sop_uid: str) -> str:
+        """The store-relative path of an instance; raises InvalidUID for anything but UIDs."""
+        return "/".join(
+            (
+                require_uid(study_uid, "Study Instance UID"),
+                require_uid(series_uid, "Series Instance UID"),
+                require_uid(sop_uid, "SOP Instance UID") + ".dcm",
+            )
+        )
+
+    def absolute(self, relative: str) -> Path:
+        return self.root / relative
+
+    def new_temporary(self) -> tuple[BinaryIO, Path]:
+        """An open temporary file in the incoming directory, on the store's filesystem."""
+        self.ensure()
+        try:
+            fd, name = tempfile.mkstemp(prefix="in-", suffix=".part", dir=self.incoming)
+        except OSError as exc:
+            raise _storage_error(exc, "an incoming instance") from exc
+        return os.fdopen(fd, "w+b"), Path(name)
+
+    def write_temporary(self, chunks: Iterable[bytes]) -> Path:
+        """Write ``chunks`` to a new fsynced temporary file and return its path."""
+        handle, path = self.new_temporary()
+        try:
+            with handle:
+                for chunk in chunks:
+                    handle.write(chunk)
+                handle.flush()
+                os.fsync(handle.fileno())
+        except OSError as exc:
+            path.unlink(missing_ok=True)
+            raise _storage_error(exc, "an incoming instance") from exc
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
+        return path
+
+    def copy_to_temporary(self, source: BinaryIO, prefix: bytes = b"") -> Path:
+        """Stream ``prefix`` then the rest of ``source`` into a durable temporary file."""
+
+        def chunks() -> Iterable[bytes]:
+            if prefix:
+                yield prefix
+            while block := source.read(_COPY_CHUNK):
+                yield block
+
+        return self.write_temporary(chunks())
+
+    def commit(self, temporary: Path, relative: str, *, sync_dir: bool = True) -> Path:
+        """Rename a durable temporary file to its final name (replacing any old one)."""
+        target = self.root / relative
+        try:
+            created = not target.parent.exists()
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(temporary, target)
+            if sync_dir:
+                _fsync_dir(target.parent)
+                if created:
+                    _fsync_dir(target.parent.parent)
+                    _fsync_dir(target.parent.parent.parent)
+        except OSError as exc:
+            temporary.unlink(missing_ok=True)
+            raise _storage_error(exc, relative) from exc
+        return target
+
+    def sync_dirs(self, relatives: Iterable[str]) -> None:
+        """fsync the directories of many committed files once each (batched imports)."""
+        seen: set[Path] = set()
+        for relative in relatives:
+            for directory in ((self.root / relative).parent, (self.root / relative).parent.parent, self.root):
+                if directory not in seen:
+                    seen.add(directory)
+                    _fsync_dir(directory)
+
+    def remove(self, relative: str) -> None:
+        """Delete an instance file and prune empty series/study directories."""
+        target = self.root / relative
+        target.unlink(missing_ok=True)
+        for directory in (target.parent, target.parent.parent):
+            try:
+                directory.rmdir()
+            except OSError:
+                break
+
+    def discard(self, temporary: Path) -> None:
+        temporary.unlink(missing_ok=True)
+
+    def clean_incoming(self) -> int:
+        """Remove temporary files left by a crash; they were never indexed."""
+        if not self.incoming.is_dir():
+            return 0
+        removed = 0
+        for leftover in self.incoming.iterdir():
+            if leftover.is_file():
+                leftover.unlink(missing_ok=True)
+                removed += 1
+        return removed
+
+    def usage_bytes(self) -> int:
+        total = 0
+        for dirpath, _dirs, files in os.walk(self.root):
+            total += sum(os.path.getsize(os.path.join(dirpath, f)) for f in files)
+        return total
+
+    def free_bytes(self) -> int:
+        self.root.mkdir(parents=True, exist_ok=True)
+        return shutil.disk_usage(self.root).free

@@ -1,0 +1,272 @@
+"""The SQLite index of the archive (blocking API; see :mod:`tui_pacs.store.async_index`).
+
+Thread model: pynetdicom calls handlers on one thread per association, so
+every thread gets its own connection (``threading.local``). SQLite allows one
+writer at a time; a process-wide lock serialises writers so they queue here
+instead of spinning on SQLITE_BUSY. WAL lets readers run while one writes.
+``synchronous=FULL`` makes each commit durable before a C-STORE is answered.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tui_pacs.domain.attributes import Level
+from tui_pacs.store.errors import IndexCorrupt, OutOfResources, StoreError
+from tui_pacs.store.query import Query, build_count, build_pk_select, build_select, row_to_record
+from tui_pacs.store.records import InstanceRecord
+from tui_pacs.store.schema import migrate
+
+log = logging.getLogger(__name__)
+
+_BUSY_TIMEOUT_MS = 30_000
+
+
+def configure_connection(conn: sqlite3.Connection) -> None:
+    """Pragmas every connection needs (also used by the aiosqlite wrapper)."""
+    conn.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute("PRAGMA synchronous = FULL")
+    conn.execute("PRAGMA cache_size = -32000")
+    conn.execute("PRAGMA temp_store = MEMORY")
+
+
+@dataclass(frozen=True)
+class AddOutcome:
+    """What :meth:`Index.add` did with a record."""
+
+    inserted: bool
+    duplicate: bool = False
+    old_path: str | None = None
+
+
+class Index:
+    """Patients, studies, series and instances, with the counts the Q/R model needs."""
+
+    def __init__(self, db_path: Path, store_root: Path) -> None:
+        self.db_path = db_path
+        self.store_root = store_root
+        self._local = threading.local()
+        self._write_lock = threading.RLock()
+        self._connections: list[sqlite3.Connection] = []
+        self._connections_lock = threading.Lock()
+
+    # -- connections --------------------------------------------------------
+
+    def open(self) -> Index:
+        """Create or migrate the database; safe to call more than once."""
+        self.db_path.parent.mkdir(parents=True, exist_ok=True)
+        conn = self.connection()
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            with self._write_lock:
+                migrate(conn)
+        except sqlite3.DatabaseError as exc:
+            raise IndexCorrupt(f"{self.db_path}: {exc}") from exc
+        return self
+
+    def connection(self) -> sqlite3.Connection:
+        """This thread's connection (autocommit mode; transactions are explicit)."""
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            try:
+                conn = sqlite3.connect(self.db_path, isolation_level=None, check_same_thread=False)
+                configure_connection(conn)
+            except sqlite3.DatabaseError as exc:
+                raise IndexCorrupt(f"{self.db_path}: {exc}") from exc
+            self._local.conn = conn
+            with self._connections_lock:
+                self._connections.append(conn)
+        return conn
+
+    def close(self) -> None:
+        with self._connections_lock:
+            for conn in self._connections:
+                try:
+                    conn.close()
+                except sqlite3.Error:
+                    pass
+            self._connections.clear()
+        self._local = threading.local()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction: serialised, committed durably, rolled back on any error."""
+        conn = self.connection()
+        with self._write_lock:
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                raise _as_store_error(exc) from exc
+            try:
+                yield conn
+                conn.execute("COMMIT")
+            except BaseException as exc:
+                conn.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.Error):
+                    raise _as_store_error(exc) from exc
+                raise
+
+    # -- writing ------------------------------------------------------------
+
+    def add(self, record: InstanceRecord, *, replace: bool = False) -> AddOutcome:
+        """Insert one instance (and its patient, study, series rows) in one transaction."""
+        with self.transaction() as conn:
+            return self._add(conn, record, replace=replace)
+
+    def add_many(self, records: Sequence[InstanceRecord], *, replace: bool = False) -> list[AddOutcome]:
+        """Insert a batch in one transaction (imports: one durable commit per batch)."""
+        with self.transaction() as conn:
+            return [self._add(conn, record, replace=replace) for record in records]
+
+    def _add(self, conn: sqlite3.Connection, record: InstanceRecord, *, replace: bool) -> AddOutcome:
+        existing = conn.execute(
+            "SELECT pk, path FROM instance WHERE sop_uid = ?", (record.sop_instance_uid,)
+        ).fetchone()
+        old_path = None
+        if existing is not None:
+            if not replace:
+                return AddOutcome(inserted=False, duplicate=True, old_path=existing[1])
+            conn.execute("DELETE FROM instance WHERE pk = ?", (existing[0],))
+            old_path = existing[1]
+        patient_pk = _get_or_insert(conn, "patient", record.patient, ("patient_id", "issuer"))
+        study_pk = _get_or_insert(conn, "study", {**record.study, "patient_pk": patient_pk}, ("study_uid",))
+        series_pk = _get_or_insert(conn, "series", {**record.series, "study_pk": study_pk}, ("series_uid",))
+        row = {**record.instance, "series_pk": series_pk}
+        conn.execute(
+            f"INSERT INTO instance ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
+            tuple(row.values()),
+        )
+        if existing is not None:
+            _drop_empty_parents(conn)
+        return AddOutcome(inserted=True, duplicate=existing is not None, old_path=old_path)
+
+    def delete(self, query: Query) -> list[str]:
+        """Delete everything matching ``query`` (at its level) and return the files to remove.
+
+        Deletes bottom-up so every trigger sees its parents and counts stay right.
+        """
+        select = build_pk_select(query)
+        scope = {
+            Level.PATIENT: "series_pk IN (SELECT se.pk FROM series se JOIN study st ON st.pk = se.study_pk "
+            "WHERE st.patient_pk IN ({pks}))",
+            Level.STUDY: "series_pk IN (SELECT pk FROM series WHERE study_pk IN ({pks}))",
+            Level.SERIES: "series_pk IN ({pks})",
+            Level.IMAGE: "pk IN ({pks})",
+        }[query.level].format(pks=select.sql)
+        with self.transaction() as conn:
+            paths = [r[0] for r in conn.execute(f"SELECT path FROM instance WHERE {scope}", select.params)]
+            conn.execute(f"DELETE FROM instance WHERE {scope}", select.params)
+            _drop_empty_parents(conn)
+        return paths
+
+    # -- reading ------------------------------------------------------------
+
+    def find(self, query: Query, *, order: Sequence[tuple[str, bool]] | None = None,
+             limit: int | None = None, offset: int = 0) -> list[dict[str, Any]]:
+        """All matches of ``query`` as keyword -> value dicts."""
+        return list(self.iter_find(query, order=order, limit=limit, offset=offset))
+
+    def iter_find(self, query: Query, *, order: Sequence[tuple[str, bool]] | None = None,
+                  limit: int | None = None, offset: int = 0) -> Iterator[dict[str, Any]]:
+        """Stream matches (the C-FIND SCP yields each as a pending response)."""
+        select = build_select(query, order=order, limit=limit, offset=offset)
+        cursor = self.connection().execute(select.sql, select.params)
+        try:
+            while rows := cursor.fetchmany(256):
+                for row in rows:
+                    yield row_to_record(select.keys, row)
+        finally:
+            cursor.close()
+
+    def count(self, query: Query) -> int:
+        select = build_count(query)
+        (value,) = self.connection().execute(select.sql, select.params).fetchone()
+        return int(value)
+
+    def has_instance(self, sop_uid: str) -> bool:
+        row = self.connection().execute("SELECT 1 FROM instance WHERE sop_uid = ?", (sop_uid,)).fetchone()
+        return row is not None
+
+    def instance_path(self, sop_uid: str) -> Path | None:
+        """The absolute file path of an instance, or None if it is not in the archive."""
+        row = self.connection().execute("SELECT path FROM instance WHERE sop_uid = ?", (sop_uid,)).fetchone()
+        return self.store_root / row[0] if row else None
+
+    def series_instance_paths(self, series_uid: str) -> list[Path]:
+        """The files of a series, in Instance Number order."""
+        rows = self.connection().execute(
+            "SELECT i.path FROM instance i JOIN series se ON se.pk = i.series_pk WHERE se.series_uid = ? "
+            "ORDER BY i.instance_number IS NULL, i.instance_number, i.pk",
+            (series_uid,),
+        )
+        return [self.store_root / r[0] for r in rows]
+
+    def instance_files(self, query: Query) -> list[tuple[str, str, str, str]]:
+        """(SOP Instance UID, SOP Class UID, transfer syntax, absolute path) of every instance under the matches."""
+        select = build_pk_select(query)
+        scope = {
+            Level.PATIENT: "st.patient_pk IN ({pks})",
+            Level.STUDY: "st.pk IN ({pks})",
+            Level.SERIES: "se.pk IN ({pks})",
+            Level.IMAGE: "i.pk IN ({pks})",
+        }[query.level].format(pks=select.sql)
+        rows = self.connection().execute(
+            "SELECT i.sop_uid, i.sop_class_uid, i.transfer_syntax, i.path FROM instance i "
+            "JOIN series se ON se.pk = i.series_pk JOIN study st ON st.pk = se.study_pk "
+            f"WHERE {scope} ORDER BY st.pk, se.series_number IS NULL, se.series_number, se.pk, "
+            "i.instance_number IS NULL, i.instance_number, i.pk",
+            select.params,
+        )
+        return [(r[0], r[1], r[2], str(self.store_root / r[3])) for r in rows]
+
+    def total_bytes(self) -> int:
+        (value,) = self.connection().execute("SELECT coalesce(sum(total_bytes), 0) FROM study").fetchone()
+        return int(value)
+
+    def studies_oldest_first(self) -> list[tuple[str, str, int]]:
+        """(Study Instance UID, received_at, bytes) ordered by when the study first arrived."""
+        rows = self.connection().execute(
+            "SELECT study_uid, received_at, total_bytes FROM study ORDER BY received_at, pk"
+        )
+        return [(r[0], r[1], int(r[2])) for r in rows]
+
+    def totals(self) -> dict[str, int]:
+        conn = self.connection()
+        return {
+            table: int(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+            for table in ("patient", "study", "series", "instance")
+        }
+
+
+def _get_or_insert(conn: sqlite3.Connection, table: str, values: dict[str, Any], unique: Sequence[str]) -> int:
+    where = " AND ".join(f"{col} = ?" for col in unique)
+    key = tuple(values[col] for col in unique)
+    row = conn.execute(f"SELECT pk FROM {table} WHERE {where}", key).fetchone()
+    if row is not None:
+        return int(row[0])
+    cursor = conn.execute(
+        f"INSERT INTO {table} ({', '.join(values)}) VALUES ({', '.join('?' * len(values))})",
+        tuple(values.values()),
+    )
+    return int(cursor.lastrowid or 0)
+
+
+def _drop_empty_parents(conn: sqlite3.Connection) -> None:
+    conn.execute("DELETE FROM series WHERE num_instances <= 0")
+    conn.execute("DELETE FROM study WHERE num_series <= 0")
+    conn.execute("DELETE FROM patient WHERE num_studies <= 0")
+
+
+def _as_store_error(exc: sqlite3.Error) -> StoreError:
+    text = str(exc)
+    if "full" in text or "disk I/O" in text:
+        return OutOfResources(f"the index cannot be written: {text}")
+    return StoreError(f"index error: {text}")

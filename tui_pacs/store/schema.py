@@ -1,0 +1,197 @@
+"""The SQLite schema of the index, versioned with ``PRAGMA user_version``.
+
+Derived values (the Number of ... Related ... counts, ModalitiesInStudy and
+SOPClassesInStudy) are kept by triggers, so they stay correct on every
+insert and delete whoever issues it. Migrations are applied in order and
+each runs in one transaction.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from tui_pacs.store.errors import IndexCorrupt
+
+_V1 = r"""
+CREATE TABLE patient (
+    pk              INTEGER PRIMARY KEY,
+    patient_id      TEXT NOT NULL,
+    issuer          TEXT NOT NULL DEFAULT '',
+    patient_name    TEXT NOT NULL DEFAULT '',
+    patient_name_ci TEXT NOT NULL DEFAULT '',
+    birth_date      TEXT NOT NULL DEFAULT '',
+    birth_time      TEXT NOT NULL DEFAULT '',
+    sex             TEXT NOT NULL DEFAULT '',
+    other_ids       TEXT NOT NULL DEFAULT '',
+    ethnic_group    TEXT NOT NULL DEFAULT '',
+    comments        TEXT NOT NULL DEFAULT '',
+    num_studies     INTEGER NOT NULL DEFAULT 0,
+    num_series      INTEGER NOT NULL DEFAULT 0,
+    num_instances   INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (patient_id, issuer)
+);
+CREATE INDEX patient_name_ci_idx ON patient (patient_name_ci);
+
+CREATE TABLE study (
+    pk              INTEGER PRIMARY KEY,
+    patient_pk      INTEGER NOT NULL REFERENCES patient (pk) ON DELETE CASCADE,
+    study_uid       TEXT NOT NULL UNIQUE,
+    study_date      TEXT NOT NULL DEFAULT '',
+    study_time      TEXT NOT NULL DEFAULT '',
+    accession       TEXT NOT NULL DEFAULT '',
+    study_id        TEXT NOT NULL DEFAULT '',
+    description     TEXT NOT NULL DEFAULT '',
+    referring       TEXT NOT NULL DEFAULT '',
+    referring_ci    TEXT NOT NULL DEFAULT '',
+    reading         TEXT NOT NULL DEFAULT '',
+    reading_ci      TEXT NOT NULL DEFAULT '',
+    patient_age     TEXT NOT NULL DEFAULT '',
+    patient_size    TEXT NOT NULL DEFAULT '',
+    patient_weight  TEXT NOT NULL DEFAULT '',
+    modalities      TEXT NOT NULL DEFAULT '',
+    sop_classes     TEXT NOT NULL DEFAULT '',
+    num_series      INTEGER NOT NULL DEFAULT 0,
+    num_instances   INTEGER NOT NULL DEFAULT 0,
+    total_bytes     INTEGER NOT NULL DEFAULT 0,
+    received_at     TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX study_patient_idx ON study (patient_pk);
+CREATE INDEX study_date_idx ON study (study_date, study_time);
+CREATE INDEX study_accession_idx ON study (accession);
+CREATE INDEX study_received_idx ON study (received_at);
+
+CREATE TABLE series (
+    pk              INTEGER PRIMARY KEY,
+    study_pk        INTEGER NOT NULL REFERENCES study (pk) ON DELETE CASCADE,
+    series_uid      TEXT NOT NULL UNIQUE,
+    modality        TEXT NOT NULL DEFAULT '',
+    series_number   INTEGER,
+    series_date     TEXT NOT NULL DEFAULT '',
+    series_time     TEXT NOT NULL DEFAULT '',
+    description     TEXT NOT NULL DEFAULT '',
+    body_part       TEXT NOT NULL DEFAULT '',
+    pps_start_date  TEXT NOT NULL DEFAULT '',
+    num_instances   INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX series_study_idx ON series (study_pk);
+
+CREATE TABLE instance (
+    pk              INTEGER PRIMARY KEY,
+    series_pk       INTEGER NOT NULL REFERENCES series (pk) ON DELETE CASCADE,
+    sop_uid         TEXT NOT NULL UNIQUE,
+    sop_class_uid   TEXT NOT NULL,
+    instance_number INTEGER,
+    content_date    TEXT NOT NULL DEFAULT '',
+    content_time    TEXT NOT NULL DEFAULT '',
+    rows            INTEGER,
+    columns         INTEGER,
+    frames          INTEGER,
+    transfer_syntax TEXT NOT NULL,
+    path            TEXT NOT NULL,
+    file_size       INTEGER NOT NULL,
+    received_at     TEXT NOT NULL,
+    source_ae       TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX instance_series_idx ON instance (series_pk, instance_number);
+
+-- Counts: PS3.4 C.3.2/C.3.3 "Number of ... Related ..." keys.
+CREATE TRIGGER instance_added AFTER INSERT ON instance BEGIN
+    UPDATE series SET num_instances = num_instances + 1 WHERE pk = NEW.series_pk;
+    UPDATE study SET num_instances = num_instances + 1, total_bytes = total_bytes + NEW.file_size,
+        sop_classes = CASE
+            WHEN instr('\' || sop_classes || '\', '\' || NEW.sop_class_uid || '\') > 0 THEN sop_classes
+            WHEN sop_classes = '' THEN NEW.sop_class_uid
+            ELSE sop_classes || '\' || NEW.sop_class_uid END
+        WHERE pk = (SELECT study_pk FROM series WHERE pk = NEW.series_pk);
+    UPDATE patient SET num_instances = num_instances + 1
+        WHERE pk = (SELECT st.patient_pk FROM series se JOIN study st ON st.pk = se.study_pk
+                    WHERE se.pk = NEW.series_pk);
+END;
+
+CREATE TRIGGER instance_removed AFTER DELETE ON instance BEGIN
+    UPDATE series SET num_instances = num_instances - 1 WHERE pk = OLD.series_pk;
+    UPDATE study SET num_instances = num_instances - 1, total_bytes = total_bytes - OLD.file_size,
+        sop_classes = coalesce((SELECT group_concat(c, '\') FROM (
+            SELECT DISTINCT i.sop_class_uid AS c FROM instance i JOIN series se ON se.pk = i.series_pk
+            WHERE se.study_pk = study.pk ORDER BY c)), '')
+        WHERE pk = (SELECT study_pk FROM series WHERE pk = OLD.series_pk);
+    UPDATE patient SET num_instances = num_instances - 1
+        WHERE pk = (SELECT st.patient_pk FROM series se JOIN study st ON st.pk = se.study_pk
+                    WHERE se.pk = OLD.series_pk);
+END;
+
+CREATE TRIGGER series_added AFTER INSERT ON series BEGIN
+    UPDATE study SET num_series = num_series + 1,
+        modalities = coalesce((SELECT group_concat(m, '\') FROM (
+            SELECT DISTINCT modality AS m FROM series WHERE study_pk = NEW.study_pk AND modality != ''
+            ORDER BY m)), '')
+        WHERE pk = NEW.study_pk;
+    UPDATE patient SET num_series = num_series + 1
+        WHERE pk = (SELECT patient_pk FROM study WHERE pk = NEW.study_pk);
+END;
+
+CREATE TRIGGER series_removed AFTER DELETE ON series BEGIN
+    UPDATE study SET num_series = num_series - 1,
+        modalities = coalesce((SELECT group_concat(m, '\') FROM (
+            SELECT DISTINCT modality AS m FROM series WHERE study_pk = OLD.study_pk AND modality != ''
+            ORDER BY m)), '')
+        WHERE pk = OLD.study_pk;
+    UPDATE patient SET num_series = num_series - 1
+        WHERE pk = (SELECT patient_pk FROM study WHERE pk = OLD.study_pk);
+END;
+
+CREATE TRIGGER study_added AFTER INSERT ON study BEGIN
+    UPDATE patient SET num_studies = num_studies + 1 WHERE pk = NEW.patient_pk;
+END;
+
+CREATE TRIGGER study_removed AFTER DELETE ON study BEGIN
+    UPDATE patient SET num_studies = num_studies - 1 WHERE pk = OLD.patient_pk;
+END;
+"""
+
+_V2 = r"""
+-- The transfer queue: jobs are rows, so a restart loses none (design.md).
+CREATE TABLE job (
+    pk              INTEGER PRIMARY KEY,
+    kind            TEXT NOT NULL,
+    state           TEXT NOT NULL,
+    node            TEXT NOT NULL DEFAULT '',
+    description     TEXT NOT NULL DEFAULT '',
+    params          TEXT NOT NULL DEFAULT '{}',
+    total           INTEGER NOT NULL DEFAULT 0,
+    completed       INTEGER NOT NULL DEFAULT 0,
+    failed          INTEGER NOT NULL DEFAULT 0,
+    warnings        INTEGER NOT NULL DEFAULT 0,
+    bytes           INTEGER NOT NULL DEFAULT 0,
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    error           TEXT NOT NULL DEFAULT '',
+    created_at      TEXT NOT NULL,
+    started_at      TEXT NOT NULL DEFAULT '',
+    finished_at     TEXT NOT NULL DEFAULT '',
+    next_attempt_at TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX job_state_idx ON job (state, node);
+
+CREATE TABLE job_failure (
+    job_pk          INTEGER NOT NULL REFERENCES job (pk) ON DELETE CASCADE,
+    sop_uid         TEXT NOT NULL,
+    reason          TEXT NOT NULL
+);
+CREATE INDEX job_failure_idx ON job_failure (job_pk);
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Bring the database to :data:`SCHEMA_VERSION`; return the version it was at."""
+    (current,) = conn.execute("PRAGMA user_version").fetchone()
+    if current > SCHEMA_VERSION:
+        raise IndexCorrupt(
+            f"the index is schema version {current}, newer than this tui-pacs understands ({SCHEMA_VERSION})"
+        )
+    for version in range(current, SCHEMA_VERSION):
+        # executescript commits first; the migration itself is wrapped so it is all-or-nothing.
+        conn.executescript(f"BEGIN IMMEDIATE;\n{MIGRATIONS[version]}\nPRAGMA user_version = {version + 1};\nCOMMIT;")
+    return int(current)
