@@ -1,0 +1,28 @@
+"""Shared test set-up: make ``tests.support`` importable and offer the peer fixtures.
+
+The fixtures themselves live in :mod:`tests.support.peers`; importing them
+here makes ``storescp``, ``dcmqrscp`` and ``orthanc`` available to every
+test. The session hook stops any peer a failing test left behind.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+_REPO_ROOT = str(Path(__file__).resolve().parent.parent)
+if _REPO_ROOT not in sys.path:  # `pytest` run from elsewhere than the repo root
+    sys.path.insert(0, _REPO_ROOT)
+
+from tests.support.peers import dcmqrscp, orthanc, storescp  # noqa: E402,F401
+from tests.support.process import live_peers, stop_all  # noqa: E402
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    leftovers = live_peers()
+    stop_all()
+    if leftovers:
+        names = ", ".join(f"{p.name} (pid {p.pid})" for p in leftovers)
+        print(f"\nwarning: stopped peers a test left running: {names}", file=sys.stderr)

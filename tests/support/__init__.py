@@ -1,0 +1,1 @@
+"""Helpers shared by the test suites: tool discovery and real DICOM peers on loopback."""
