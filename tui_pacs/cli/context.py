@@ -55,12 +55,18 @@ class AppContext:
         stderr.setLevel(level)
         stderr.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
         root.addHandler(stderr)
+        # Library warnings (pydicom's "Expected explicit VR...") belong in the log, not on the screen.
+        logging.captureWarnings(True)
+        warnings_log = logging.getLogger("py.warnings")
+        warnings_log.propagate = False
+        warnings_log.addHandler(logging.NullHandler())
         if to_file:
             self.paths.log_dir.mkdir(parents=True, exist_ok=True)
             handler = logging.FileHandler(self.paths.log_dir / "tui-pacs.log", encoding="utf-8")
             handler.setLevel(logging.DEBUG)
             handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
             root.addHandler(handler)
+            warnings_log.addHandler(handler)
 
 
 def run_guarded(action: Callable[[], Any]) -> Any:
