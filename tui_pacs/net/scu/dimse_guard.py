@@ -67,6 +67,7 @@ log = logging.getLogger(__name__)
 TESTED_VERSIONS = ("3.0.4",)
 _POLL_SECONDS = 0.05
 _ATTRIBUTE = "_tui_pacs_dimse_lock"
+_REASON = "_tui_pacs_no_response"
 
 
 def install(assoc: Association) -> bool:
@@ -112,16 +113,30 @@ def _wait_for_message(assoc: Association, msg_queue: queue.Queue[Any]) -> Any:
         if deadline is not None:
             wait = min(wait, deadline - time.monotonic())
             if wait <= 0:
+                setattr(assoc, _REASON, "timeout")
                 return None, None
         try:
-            return msg_queue.get(block=True, timeout=wait)
+            item = msg_queue.get(block=True, timeout=wait)
         except queue.Empty:
-            pass
+            item = None
+        if item is not None:
+            if item[1] is None:  # pynetdicom's sentinel on A-ABORT / connection closed
+                setattr(assoc, _REASON, "aborted")
+            return item
         if assoc.is_aborted or not assoc.dul.is_alive():
-            try:  # a sentinel or a last message may have arrived meanwhile
+            setattr(assoc, _REASON, "aborted")
+            try:  # a last message may have arrived meanwhile
                 return msg_queue.get(block=False)
             except queue.Empty:
                 return None, None
+
+
+def no_response_reason(assoc: Association) -> str:
+    """Why the last wait ended without a message: ``"aborted"`` or ``"timeout"``."""
+    reason = getattr(assoc, _REASON, None)
+    if reason is None:
+        return "aborted" if assoc.is_aborted and not assoc.is_established else "timeout"
+    return str(reason)
 
 
 @contextmanager

@@ -1,0 +1,121 @@
+"""Presentation-context planning for C-STORE and C-GET (PS3.8 9.3.2.2, PS3.7 Annex D.3.3.4).
+
+An association carries at most 128 presentation contexts, and proposing the
+whole storage catalogue with every transfer syntax is both over the limit and
+rude. So we propose exactly the SOP classes that will travel:
+
+* for each (SOP class, encapsulated transfer syntax) an instance uses, one
+  context offering that syntax alone, so the peer can take the bytes as they
+  are stored;
+* for each SOP class, one context offering Explicit then Implicit VR Little
+  Endian, the fallback every peer supports (PS3.5 10.1). If the peer accepts
+  only that one, the sender decompresses first.
+
+When the plan needs more than 128 contexts it is split into several
+associations, by SOP class, so nothing is dropped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from pydicom.uid import (
+    UID,
+    ExplicitVRLittleEndian,
+    ImplicitVRLittleEndian,
+    JPEG2000,
+    JPEG2000Lossless,
+    JPEGBaseline8Bit,
+    JPEGExtended12Bit,
+    JPEGLosslessSV1,
+    JPEGLSLossless,
+    RLELossless,
+)
+from pynetdicom.presentation import PresentationContext, build_context, build_role
+
+from tui_pacs.net.errors import NoPresentationContext
+
+MAX_CONTEXTS = 128
+UNCOMPRESSED: tuple[str, ...] = (ExplicitVRLittleEndian, ImplicitVRLittleEndian)
+# What we accept as C-GET storage SCP when the instances' own syntaxes are unknown.
+COMMON_ENCAPSULATED: tuple[str, ...] = (
+    JPEGLosslessSV1, JPEGLSLossless, JPEG2000Lossless, RLELossless,
+    JPEGBaseline8Bit, JPEGExtended12Bit, JPEG2000,
+)
+
+
+@dataclass
+class ContextPlan:
+    """The contexts of one association and the SOP classes they cover."""
+
+    contexts: list[PresentationContext] = field(default_factory=list)
+    sop_classes: set[str] = field(default_factory=set)
+
+
+def is_uncompressed(transfer_syntax: str) -> bool:
+    """Native encodings pynetdicom can re-encode into any other native one."""
+    return not UID(transfer_syntax).is_compressed
+
+
+def _contexts_for_class(sop_class: str, syntaxes: Iterable[str]) -> list[PresentationContext]:
+    # Encapsulated, big endian and deflated syntaxes each get a context of their own.
+    own = sorted(set(syntaxes) - set(UNCOMPRESSED))
+    contexts = [build_context(sop_class, [ts]) for ts in own]
+    contexts.append(build_context(sop_class, list(UNCOMPRESSED)))
+    return contexts[-MAX_CONTEXTS:]
+
+
+def plan_store_contexts(items: Iterable[tuple[str, str]]) -> list[ContextPlan]:
+    """Plan the associations needed to send instances given as (SOP class, transfer syntax)."""
+    by_class: dict[str, set[str]] = {}
+    for sop_class, transfer_syntax in items:
+        by_class.setdefault(sop_class, set()).add(transfer_syntax)
+    plans: list[ContextPlan] = []
+    current = ContextPlan()
+    for sop_class, syntaxes in by_class.items():
+        contexts = _contexts_for_class(sop_class, syntaxes)
+        if current.contexts and len(current.contexts) + len(contexts) > MAX_CONTEXTS:
+            plans.append(current)
+            current = ContextPlan()
+        current.contexts.extend(contexts)
+        current.sop_classes.add(sop_class)
+    if current.contexts:
+        plans.append(current)
+    return plans
+
+
+def choose_context(accepted: Sequence[PresentationContext], sop_class: str,
+                   transfer_syntax: str) -> tuple[PresentationContext, bool]:
+    """The accepted context to send an instance on, and whether it must be decompressed first."""
+    candidates = [cx for cx in accepted if cx.abstract_syntax == sop_class and cx.transfer_syntax]
+    for cx in candidates:
+        if cx.transfer_syntax[0] == transfer_syntax:
+            return cx, False
+    for cx in candidates:
+        if is_uncompressed(cx.transfer_syntax[0]):
+            return cx, not is_uncompressed(transfer_syntax)
+    offered = ", ".join(UID(cx.transfer_syntax[0]).name for cx in candidates) or "none"
+    raise NoPresentationContext(
+        f"the peer accepted no context for {UID(sop_class).name} in {UID(transfer_syntax).name} "
+        f"or uncompressed (accepted: {offered})")
+
+
+def plan_get_contexts(query_model: str, sop_classes: Iterable[tuple[str, Iterable[str]]]
+                      ) -> tuple[list[PresentationContext], list[object]]:
+    """Contexts and SCP/SCU role selection items for a C-GET (PS3.4 C.4.3, PS3.7 D.3.3.4).
+
+    ``sop_classes`` pairs each storage SOP class with the transfer syntaxes
+    its instances are known to use (may be empty). We take the SCP role for
+    each storage class, offering those syntaxes, then uncompressed, then the
+    common encapsulated ones, so the peer can send stored bytes untouched.
+    """
+    contexts = [build_context(query_model)]
+    roles: list[object] = []
+    for sop_class, known in sop_classes:
+        if len(contexts) >= MAX_CONTEXTS:
+            break
+        syntaxes = list(dict.fromkeys([*known, *UNCOMPRESSED, *COMMON_ENCAPSULATED]))
+        contexts.append(build_context(sop_class, syntaxes))
+        roles.append(build_role(sop_class, scp_role=True))
+    return contexts, roles

@@ -1,0 +1,146 @@
+"""C-STORE of local instances to a node (Storage Service Class as SCU, PS3.4 Annex B).
+
+Status handling follows the DBx table (see :mod:`.status`): B000, B006 and
+B007 count as stored and are logged; any other non-success status aborts the
+association and raises :class:`StoreRefused` naming the instance and status.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydicom import dcmread
+from pydicom.dataset import Dataset
+from pydicom.errors import InvalidDicomError
+from pydicom.uid import UID
+
+from tui_pacs.config.model import RemoteNode
+from tui_pacs.net.errors import Cancelled, StoreRefused
+from tui_pacs.net.scu import dimse_guard
+from tui_pacs.net.scu.association import associate, make_ae, raise_no_response
+from tui_pacs.net.scu.contexts import UNCOMPRESSED, choose_context, plan_store_contexts
+from tui_pacs.net.scu.status import STORE_WARNINGS, SUCCESS, describe
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class StoreItem:
+    """One local instance to send, as :meth:`Index.instance_files` gives it."""
+
+    sop_instance_uid: str
+    sop_class_uid: str
+    transfer_syntax: str
+    path: str
+
+
+@dataclass
+class TransferCounts:
+    """Progress of a transfer: what the queue stores in the job row."""
+
+    total: int = 0
+    completed: int = 0
+    failed: int = 0
+    warnings: int = 0
+    bytes: int = 0
+    failures: list[tuple[str, str]] = field(default_factory=list)
+    """(SOP Instance UID, reason) of each instance that did not arrive."""
+
+
+ProgressCallback = Callable[[TransferCounts], None]
+
+
+def send_c_store(calling_ae: str, node: RemoteNode, items: Sequence[StoreItem], *,
+                 progress: ProgressCallback | None = None,
+                 cancel: threading.Event | None = None,
+                 skip: set[str] | None = None) -> TransferCounts:
+    """Send ``items`` to ``node``; return the counts (raises on refusal, abort or timeout).
+
+    ``skip`` holds SOP Instance UIDs already delivered by an earlier attempt
+    of the same job; they are counted as completed without being sent.
+    A file that cannot be read is counted as failed and the rest still go.
+    """
+    counts = TransferCounts(total=len(items))
+    skip = skip or set()
+    pending = [item for item in items if item.sop_instance_uid not in skip]
+    counts.completed = len(items) - len(pending)
+    ae = make_ae(calling_ae)
+    for plan in plan_store_contexts((i.sop_class_uid, i.transfer_syntax) for i in pending):
+        batch = [i for i in pending if i.sop_class_uid in plan.sop_classes]
+        with associate(ae, node, plan.contexts) as assoc:
+            for message_id, item in enumerate(batch, start=1):
+                if cancel is not None and cancel.is_set():
+                    raise Cancelled(f"cancelled after {counts.completed} of {counts.total} instances")
+                _send_one(assoc, node, item, message_id % 0x10000 or 1, counts)
+                if progress is not None:
+                    progress(counts)
+    return counts
+
+
+def _send_one(assoc: object, node: RemoteNode, item: StoreItem, message_id: int,
+              counts: TransferCounts) -> None:
+    context, decompress = choose_context(assoc.accepted_contexts,  # type: ignore[attr-defined]
+                                         item.sop_class_uid, item.transfer_syntax)
+    try:
+        dataset = _read(item, decompress, context.transfer_syntax[0])
+    except (OSError, InvalidDicomError, ValueError, RuntimeError, NotImplementedError) as exc:
+        log.warning("cannot send %s from %s: %s", item.sop_instance_uid, item.path, exc)
+        counts.failed += 1
+        counts.failures.append((item.sop_instance_uid, f"cannot read or decode the local file: {exc}"))
+        return
+    with dimse_guard.exclusive(assoc):  # type: ignore[arg-type]
+        rsp = assoc.send_c_store(dataset, msg_id=message_id)  # type: ignore[attr-defined]
+    if "Status" not in rsp:
+        raise_no_response(assoc, node, f"C-STORE of {item.sop_instance_uid}")  # type: ignore[arg-type]
+    status = int(rsp.Status)
+    if status == SUCCESS or status in STORE_WARNINGS:
+        if status != SUCCESS:
+            counts.warnings += 1
+            log.warning("%s stored %s with warning %s", node.name, item.sop_instance_uid, describe(status))
+        counts.completed += 1
+        counts.bytes += _size(item.path)
+        return
+    counts.failed += 1
+    reason = f"{node.name} refused {item.sop_instance_uid} with status {describe(status)}"
+    counts.failures.append((item.sop_instance_uid, describe(status)))
+    comment = rsp.get("ErrorComment")
+    raise StoreRefused(f"{reason}{': ' + str(comment) if comment else ''}", status=status,
+                       sop_instance_uid=item.sop_instance_uid)
+
+
+def _read(item: StoreItem, decompress: bool, target_syntax: str) -> Dataset:
+    dataset = dcmread(item.path)
+    if decompress:
+        # The peer accepted only uncompressed syntaxes for this class (PS3.5 8.2).
+        dataset.decompress()
+        log.debug("decompressed %s for %s", item.sop_instance_uid, target_syntax)
+    elif dataset.file_meta.TransferSyntaxUID not in (target_syntax, *UNCOMPRESSED):
+        _to_little_endian(dataset, target_syntax)
+    return dataset
+
+
+def _to_little_endian(dataset: Dataset, target_syntax: str) -> None:
+    """Re-encode a big endian or deflated data set in a little endian syntax the peer took.
+
+    pydicom converts element values when it writes, but not the bytes of OW
+    Pixel Data, which are swapped here (PS3.5 A.3: big endian words).
+    """
+    source = UID(dataset.file_meta.TransferSyntaxUID)
+    target = UID(target_syntax)
+    if not source.is_little_endian and "PixelData" in dataset and dataset.get("BitsAllocated", 8) > 8:
+        array = dataset.pixel_array
+        dataset.PixelData = array.astype(array.dtype.newbyteorder("<")).tobytes()
+    dataset.file_meta.TransferSyntaxUID = target
+    dataset.set_original_encoding(target.is_implicit_VR, target.is_little_endian,
+                                  dataset.original_character_set)
+
+
+def _size(path: str) -> int:
+    try:
+        return Path(path).stat().st_size
+    except OSError:
+        return 0
