@@ -12,16 +12,36 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from pydicom.uid import (
-    UID,
-    DeflatedExplicitVRLittleEndian as DEFLATED,
-    ExplicitVRBigEndian as BIG,
-    ExplicitVRLittleEndian as EXPLICIT,
-    ImplicitVRLittleEndian as IMPLICIT,
     JPEG2000 as J2K_LOSSY,
+)
+from pydicom.uid import (
+    UID,
+)
+from pydicom.uid import (
+    DeflatedExplicitVRLittleEndian as DEFLATED,
+)
+from pydicom.uid import (
+    ExplicitVRBigEndian as BIG,
+)
+from pydicom.uid import (
+    ExplicitVRLittleEndian as EXPLICIT,
+)
+from pydicom.uid import (
+    ImplicitVRLittleEndian as IMPLICIT,
+)
+from pydicom.uid import (
     JPEG2000Lossless as J2K,
+)
+from pydicom.uid import (
     JPEGBaseline8Bit as JPEG_BASE,
+)
+from pydicom.uid import (
     JPEGLosslessSV1 as JPEG_SV1,
+)
+from pydicom.uid import (
     JPEGLSLossless as JPEG_LS,
+)
+from pydicom.uid import (
     RLELossless as RLE,
 )
 

@@ -11,10 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
+import sample_phantoms as ph
 from pydicom import Dataset
 from pydicom.uid import UID
-
-import sample_phantoms as ph
 
 CT = UID("1.2.840.10008.5.1.4.1.1.2")
 MR = UID("1.2.840.10008.5.1.4.1.1.4")

@@ -16,8 +16,8 @@ _REPO_ROOT = str(Path(__file__).resolve().parent.parent)
 if _REPO_ROOT not in sys.path:  # `pytest` run from elsewhere than the repo root
     sys.path.insert(0, _REPO_ROOT)
 
-from tests.support.peers import dcmqrscp, orthanc, storescp  # noqa: E402,F401
-from tests.support.process import live_peers, stop_all  # noqa: E402
+from tests.support.peers import dcmqrscp, orthanc, storescp  # noqa: F401
+from tests.support.process import live_peers, stop_all
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

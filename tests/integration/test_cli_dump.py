@@ -17,7 +17,7 @@ from tests.support.tools import sample_files
 def dump(tmp_path: Path, *args: str | Path) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, TUI_PACS_HOME=str(tmp_path / "home"))
     return subprocess.run([sys.executable, "-m", "tui_pacs", "dump", *map(str, args)],
-                          capture_output=True, text=True, encoding="utf-8", env=env, timeout=60)
+                          capture_output=True, text=True, encoding="utf-8", env=env, timeout=60, check=False)
 
 
 def test_dump_shows_meta_then_dataset_with_decoded_names(tmp_path: Path) -> None:

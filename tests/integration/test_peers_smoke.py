@@ -76,6 +76,6 @@ def test_orthanc_rest_upload_and_dicomweb(orthanc: Orthanc) -> None:
 
 
 def test_a_peer_that_cannot_start_fails_with_its_output(tmp_path: Path) -> None:
-    with pytest.raises(PeerStartError, match="(?s)exited with status.*its output.*no-such-option"):
-        with run_storescp(tmp_path, extra_args=["--no-such-option"]):
-            pass  # pragma: no cover - never reached
+    with (pytest.raises(PeerStartError, match="(?s)exited with status.*its output.*no-such-option"),
+          run_storescp(tmp_path, extra_args=["--no-such-option"])):
+        pass  # pragma: no cover - never reached

@@ -84,8 +84,8 @@ def test_binary_values_are_summarised() -> None:
 
 
 @pytest.mark.parametrize(("name", "expected"), [
-    ("CT_small.dcm", "<pixel data: 128x128x1, 16 bit, MONOCHROME2, Explicit VR Little Endian, "
-                     "32768 bytes>"),
+    ("CT_small.dcm", ("<pixel data: 128x128x1, 16 bit, MONOCHROME2, Explicit VR Little Endian, "
+                      "32768 bytes>")),
     ("MR_small_jp2klossless.dcm", "JPEG 2000 Image Compression (Lossless Only)"),
 ])
 def test_pixel_data_is_summarised_with_geometry_and_syntax(name: str, expected: str) -> None:

@@ -109,7 +109,7 @@ def find_truncation(ds: Dataset) -> str | None:
     for container in (getattr(ds, "file_meta", None), ds):
         if container is None:
             continue
-        for tag in container.keys():
+        for tag in container.keys():  # noqa: SIM118 - iterating a Dataset converts elements
             item = container.get_item(tag)  # the raw element: no value conversion yet
             if isinstance(item, RawDataElement) and item.value is not None \
                     and item.length != UNDEFINED_LENGTH and len(item.value) < item.length:
