@@ -1,24 +1,25 @@
 """Opening an association to a remote node: timeouts, TCP_NODELAY, the DIMSE guard, clear errors.
 
 Every SCU operation goes through :func:`associate`, so every outgoing socket
-gets TCP_NODELAY (pynetdicom 3.0.4 never sets it; with Nagle on, each small
-DIMSE message waits for the peer's delayed ACK, about 40 ms on loopback) and
-every association gets :mod:`.dimse_guard` before its reactor loop starts.
+gets TCP_NODELAY (through :class:`tui_pacs.net.ae.NodelayApplicationEntity`;
+pynetdicom 3.0.4 never sets it) and every association gets
+:mod:`.dimse_guard` before its reactor loop starts.
 """
 
 from __future__ import annotations
 
 import logging
-import socket
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, NoReturn
 
-from pynetdicom import AE, evt
+from pynetdicom import evt
 from pynetdicom.association import Association
 from pynetdicom.presentation import PresentationContext
 
-from tui_pacs.config.model import RemoteNode
+from tui_pacs.config.model import LocalNode, RemoteNode
+from tui_pacs.net.ae import NodelayApplicationEntity, apply_timeouts, set_nodelay
+from tui_pacs.net.ae import make_ae as make_local_ae
 from tui_pacs.net.errors import AssociationRejected, ConnectionFailed, DimseTimeout, NetError, PeerAborted
 from tui_pacs.net.scu import dimse_guard
 
@@ -28,40 +29,20 @@ MAX_CONTEXTS = 128
 """PS3.8 9.3.2.2: presentation context IDs are odd numbers 1-255, so at most 128."""
 
 
-def set_tcp_nodelay(sock: socket.socket | None) -> None:
-    """Turn Nagle's algorithm off: DICOM PDUs are request/response, never worth batching."""
-    if sock is None:
-        return
-    try:
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    except OSError as exc:  # e.g. the peer already closed; negotiation will report it
-        log.debug("could not set TCP_NODELAY: %s", exc)
-
-
 def _on_connection_open(event: evt.Event) -> None:
     """EVT_CONN_OPEN: runs after connect() and before A-ASSOCIATE-RQ, so before the reactor loop."""
     assoc = event.assoc
-    set_tcp_nodelay(getattr(assoc.dul.socket, "socket", None))
+    set_nodelay(getattr(assoc.dul.socket, "socket", None))  # already set before connect; harmless
     dimse_guard.install(assoc)
 
 
-def make_ae(ae_title: str) -> AE:
-    """An SCU application entity calling as ``ae_title`` (contexts are added per association)."""
-    ae = AE(ae_title=ae_title)
-    ae.maximum_pdu_size = 0  # no limit on what we receive; the peer's limit governs sends
-    return ae
-
-
-def _apply_timeouts(ae: AE, node: RemoteNode) -> None:
-    t = node.timeouts
-    ae.acse_timeout = t.acse
-    ae.dimse_timeout = t.dimse
-    ae.network_timeout = t.network
-    ae.connection_timeout = t.connect
+def make_ae(calling_ae: str) -> NodelayApplicationEntity:
+    """An SCU AE calling as ``calling_ae``, built by :mod:`tui_pacs.net.ae` (TCP_NODELAY before connect)."""
+    return make_local_ae(LocalNode(ae_title=calling_ae))
 
 
 @contextmanager
-def associate(ae: AE, node: RemoteNode, contexts: Sequence[PresentationContext], *,
+def associate(ae: NodelayApplicationEntity, node: RemoteNode, contexts: Sequence[PresentationContext], *,
               ext_neg: Sequence[Any] | None = None,
               handlers: Sequence[tuple[Any, Any]] = ()) -> Iterator[Association]:
     """An established association to ``node``; released on exit, aborted if the block fails.
@@ -71,7 +52,7 @@ def associate(ae: AE, node: RemoteNode, contexts: Sequence[PresentationContext],
     """
     if len(contexts) > MAX_CONTEXTS:
         raise NetError(f"{len(contexts)} presentation contexts requested; an association carries at most 128")
-    _apply_timeouts(ae, node)
+    apply_timeouts(ae, node.timeouts)  # per node (DBx: timeouts are configured per remote AE)
     evt_handlers: list[Any] = [(evt.EVT_CONN_OPEN, _on_connection_open), *handlers]
     assoc = ae.associate(node.host, node.port, contexts=list(contexts), ae_title=node.ae_title,
                          ext_neg=list(ext_neg) if ext_neg else None, evt_handlers=evt_handlers)
@@ -89,7 +70,7 @@ def associate(ae: AE, node: RemoteNode, contexts: Sequence[PresentationContext],
         assoc.release()
 
 
-def _raise_not_established(assoc: Association, where: str) -> None:
+def _raise_not_established(assoc: Association, where: str) -> NoReturn:
     if assoc.is_rejected:
         rsp = assoc.acceptor.primitive
         result = getattr(rsp, "result", None)
@@ -118,9 +99,17 @@ _REJECT_REASONS = {
 }
 
 
-def raise_no_response(assoc: Association, node: RemoteNode, what: str) -> None:
+def raise_no_response(assoc: Association, node: RemoteNode, what: str) -> NoReturn:
     """A DIMSE exchange got no answer: say whether the peer went away or was too slow."""
     if dimse_guard.no_response_reason(assoc) == "aborted":
         raise PeerAborted(f"{node.name} aborted the association or closed the connection during {what}")
     raise DimseTimeout(f"{node.name} did not answer {what} within the DIMSE timeout "
                        f"of {node.timeouts.dimse:g} s; the association was aborted")
+
+
+def context_id(assoc: Association, abstract_syntax: str) -> int:
+    """The ID of the accepted context for ``abstract_syntax`` (C-CANCEL goes on the request's context)."""
+    for cx in assoc.accepted_contexts:
+        if cx.abstract_syntax == abstract_syntax:
+            return int(cx.context_id)
+    raise NetError(f"no accepted presentation context for {abstract_syntax}")

@@ -1,0 +1,51 @@
+"""A temporary Storage SCP for ``tui-pacs move`` to ourselves when no ``serve`` is listening.
+
+C-MOVE sends the instances on a separate association from the peer to the
+move destination (PS3.4 C.4.2.1.4), so something of ours must listen on the
+local AE's port while the move runs. This is a minimal Storage SCP (plus
+Verification) that stores through :func:`.ingest.store_received`; the
+full SCP with access control and events is ``tui-pacs serve``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from pynetdicom import evt
+from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]
+
+from tui_pacs.config.model import LocalNode
+from tui_pacs.net.ae import add_storage_contexts, make_ae
+from tui_pacs.net.errors import NetError
+from tui_pacs.net.scu.ingest import ReceivedCounts, store_received
+from tui_pacs.store.archive import Archive
+
+log = logging.getLogger(__name__)
+
+
+@contextmanager
+def storage_receiver(local: LocalNode, archive: Archive, *, port: int | None = None,
+                     bind: str | None = None) -> Iterator[ReceivedCounts]:
+    """Listen as ``local`` until the block ends; yields the live counts of what arrived."""
+    counts = ReceivedCounts()
+    ae = make_ae(local)
+    add_storage_contexts(ae, accept_roles=False)
+    ae.add_supported_context(Verification)
+
+    def handle_store(event: Any) -> int:
+        return store_received(archive, event, event.assoc.requestor.ae_title, counts)
+
+    address = (bind or local.bind, port or local.port)
+    try:
+        server = ae.start_server(address, block=False, evt_handlers=[(evt.EVT_C_STORE, handle_store)])
+    except OSError as exc:
+        raise NetError(f"cannot listen on {address[0]}:{address[1]} to receive the move ({exc}); "
+                       "is another program using the port?") from exc
+    log.info("temporary storage SCP %s listening on %s:%d", local.ae_title, *address)
+    try:
+        yield counts
+    finally:
+        server.shutdown()
