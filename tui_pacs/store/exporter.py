@@ -22,6 +22,8 @@ from pydicom.uid import UID
 from tui_pacs.domain.media import EXPLICIT_LE, MediaProfile
 
 BIG_ENDIAN = "1.2.840.10008.1.2.2"
+# OpenJPEG's default 6 resolution levels need at least 32 pixels a side; smaller images stay uncompressed.
+_MIN_ENCODE_SIDE = 32
 from tui_pacs.store.errors import StoreError
 
 log = logging.getLogger(__name__)
@@ -42,25 +44,28 @@ def _conform(ds: Dataset, profile: MediaProfile) -> bool:
     the UIDs stay valid (PS3.4: lossy re-encoding would need new ones).
     """
     syntax = UID(str(ds.file_meta.TransferSyntaxUID))
+    converted = False
+    if syntax == BIG_ENDIAN:  # retired; no profile allows it
+        _swap_to_little_endian(ds)
+        syntax, converted = UID(EXPLICIT_LE), True
     has_pixels = "PixelData" in ds
-    wants_encoding = profile.encode_to is not None and has_pixels and not syntax.is_compressed
+    wants_encoding = (profile.encode_to is not None and has_pixels and not syntax.is_compressed
+                      and min(int(ds.get("Rows", 0)), int(ds.get("Columns", 0))) >= _MIN_ENCODE_SIDE)
     if syntax in profile.allowed and not wants_encoding:
-        return False
+        return converted
     if has_pixels and syntax.is_compressed:
-        ds.decompress()
-    if has_pixels and profile.encode_to is not None:
+        ds.decompress(generate_instance_uid=False)
+    if wants_encoding and profile.encode_to is not None:
         try:
-            ds.compress(profile.encode_to)
+            ds.compress(profile.encode_to, generate_instance_uid=False)
             return True
         except Exception as exc:  # the encoder refuses some pixel formats; Explicit LE is always allowed
             log.info("cannot encode %s to %s (%s); writing Explicit VR LE", ds.SOPInstanceUID,
                      profile.encode_to, exc)
-    if syntax == EXPLICIT_LE:
-        return False
-    if syntax == BIG_ENDIAN:
-        _swap_to_little_endian(ds)
-    ds.file_meta.TransferSyntaxUID = UID(EXPLICIT_LE)
-    return True
+    if syntax != EXPLICIT_LE:
+        ds.file_meta.TransferSyntaxUID = UID(EXPLICIT_LE)
+        converted = True
+    return converted
 
 
 def _swap_to_little_endian(ds: Dataset) -> None:

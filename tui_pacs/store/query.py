@@ -78,6 +78,7 @@ class Query:
                 raise InvalidQuery(
                     f"{keyword} is a {attr.level.value}-level key, below the query level {self.level.value}"
                 )
+            parse_condition(attr, self.keys[keyword])  # malformed values fail here, not mid-query
 
     def returned_keys(self) -> list[str]:
         """The keys each result carries: those asked for plus the unique keys down to the level."""

@@ -180,7 +180,14 @@ CREATE TABLE job_failure (
 CREATE INDEX job_failure_idx ON job_failure (job_pk);
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2)
+_V3 = r"""
+-- Job ownership, so a restart can tell a job whose worker died from one still running
+-- elsewhere (another CLI process or ``serve``), and a per-job retry budget.
+ALTER TABLE job ADD COLUMN owner TEXT NOT NULL DEFAULT '';
+ALTER TABLE job ADD COLUMN max_attempts INTEGER NOT NULL DEFAULT 3;
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -1,0 +1,116 @@
+"""Putting instances into the archive: durable, validated, duplicates by policy, nothing half-indexed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tui_pacs.config.model import ArchiveSettings, DuplicatePolicy
+from tui_pacs.domain.attributes import Level
+from tui_pacs.domain.errors import InvalidUID
+from tui_pacs.store.archive import Archive
+from tui_pacs.store.errors import NotDicom, OutOfResources
+from tui_pacs.store.files import FileStore
+from tui_pacs.store.query import Query
+
+from .conftest import ROOT, make_dataset
+
+
+def stage(archive: Archive, source: Path) -> Path:
+    with source.open("rb") as handle:
+        return archive.files.copy_to_temporary(handle)
+
+
+def test_ingest_places_bytes_unchanged_and_indexes(archive: Archive, write_instance: Callable[..., Path]) -> None:
+    source = write_instance()
+    stored = archive.ingest_file(stage(archive, source), source_ae="MODALITY1")
+    final = archive.files.root / stored.path
+    assert final.read_bytes() == source.read_bytes()
+    assert stored.path == f"{ROOT}.1/{ROOT}.1.1/{ROOT}.1.1.1.dcm"
+    row = archive.index.find(Query(Level.IMAGE, {"_source_ae": "", "_file_size": "", "TransferSyntaxUID": ""}))[0]
+    assert row["_source_ae"] == "MODALITY1"
+    assert row["_file_size"] == source.stat().st_size
+    assert row["TransferSyntaxUID"] == "1.2.840.10008.1.2.1"
+    assert list(archive.incoming_dir.iterdir()) == []
+
+
+def test_duplicate_kept_by_default(archive: Archive, write_instance: Callable[..., Path], tmp_path: Path) -> None:
+    first = write_instance(filename="a.dcm")
+    archive.ingest_file(stage(archive, first))
+    original = (archive.files.root / f"{ROOT}.1/{ROOT}.1.1/{ROOT}.1.1.1.dcm").read_bytes()
+    changed = make_dataset(description="CHANGED")
+    changed.save_as(tmp_path / "b.dcm", enforce_file_format=True)
+    outcome = archive.ingest_file(stage(archive, tmp_path / "b.dcm"))
+    assert outcome.duplicate and not outcome.replaced
+    assert (archive.files.root / outcome.path).read_bytes() == original
+    assert archive.index.totals()["instance"] == 1
+    assert list(archive.incoming_dir.iterdir()) == []
+
+
+def test_duplicate_replaced_when_configured(paths, write_instance: Callable[..., Path], tmp_path: Path) -> None:
+    archive = Archive(paths.index_file, paths.store_dir, ArchiveSettings(duplicates=DuplicatePolicy.REPLACE))
+    archive.files.ensure()
+    archive.index.open()
+    archive.ingest_file(stage(archive, write_instance(filename="a.dcm")))
+    changed = make_dataset(description="CHANGED")
+    changed.save_as(tmp_path / "b.dcm", enforce_file_format=True)
+    outcome = archive.ingest_file(stage(archive, tmp_path / "b.dcm"))
+    assert outcome.replaced
+    rows = archive.index.find(Query(Level.STUDY, {"StudyDescription": "", "NumberOfStudyRelatedInstances": ""}))
+    assert rows == [{"StudyDescription": "HEAD", "NumberOfStudyRelatedInstances": 1,
+                     "StudyInstanceUID": f"{ROOT}.1"}]  # study attributes come from the first instance
+    assert (archive.files.root / outcome.path).read_bytes() == (tmp_path / "b.dcm").read_bytes()
+    archive.close()
+
+
+@pytest.mark.parametrize("bad_uid", ["../../etc/passwd", "1.2..3", "1.2.3.", "", "1" * 65, "1.2.3a"])
+def test_invalid_uids_never_reach_the_filesystem(archive: Archive, tmp_path: Path, bad_uid: str) -> None:
+    ds = make_dataset()
+    ds.SOPInstanceUID = bad_uid
+    ds.file_meta.MediaStorageSOPInstanceUID = "1.2.3"
+    ds.save_as(tmp_path / "bad.dcm", enforce_file_format=False)
+    temporary = stage(archive, tmp_path / "bad.dcm")
+    with pytest.raises(NotDicom):
+        archive.ingest_file(temporary)
+    assert not temporary.exists()
+    assert [p for p in archive.files.root.rglob("*") if p.is_file()] == []
+    assert archive.index.totals()["instance"] == 0
+
+
+def test_relative_path_refuses_anything_but_uids() -> None:
+    with pytest.raises(InvalidUID):
+        FileStore.relative_path("1.2", "1.2.3", "../x")
+    assert FileStore.relative_path("1.2", "1.2.3", "1.2.3.4") == "1.2/1.2.3/1.2.3.4.dcm"
+
+
+def test_truncated_file_is_refused_and_cleaned(archive: Archive, write_instance: Callable[..., Path],
+                                               tmp_path: Path) -> None:
+    data = write_instance().read_bytes()
+    (tmp_path / "cut.dcm").write_bytes(data[:200])
+    temporary = stage(archive, tmp_path / "cut.dcm")
+    with pytest.raises(NotDicom):
+        archive.ingest_file(temporary)
+    assert not temporary.exists() and archive.index.totals()["instance"] == 0
+
+
+def test_quota_refuses_with_out_of_resources(paths, write_instance: Callable[..., Path]) -> None:
+    archive = Archive(paths.index_file, paths.store_dir, ArchiveSettings(quota_gb=1e-6))  # 1,000 bytes
+    archive.files.ensure()
+    archive.index.open()
+    archive.ingest_file(stage(archive, write_instance(instance=1)))
+    temporary = stage(archive, write_instance(instance=2))
+    with pytest.raises(OutOfResources):
+        archive.ingest_file(temporary)
+    assert not temporary.exists()
+    assert archive.index.totals()["instance"] == 1
+    archive.close()
+
+
+def test_leftover_temporary_files_are_removed_on_open(paths) -> None:
+    incoming = paths.store_dir / ".incoming"
+    incoming.mkdir(parents=True)
+    (incoming / "in-crashed.part").write_bytes(b"half an instance")
+    Archive.open(paths).close()
+    assert list(incoming.iterdir()) == []
