@@ -11,13 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.peers import QRSCP, Orthanc, StoreSCP, run_storescp
+from tests.support.peers import QRSCP, Orthanc, StoreSCP, run_dcmqrscp, run_orthanc, run_storescp
 from tests.support.process import PeerStartError, port_accepts
 from tests.support.tools import run_tool, sample_files
 
 pytestmark = pytest.mark.peer
 
 CT_FILE = sample_files("remote")[0]  # Explicit VR LE CT, Doe^Jane
+STUDY_UID = "1.2.826.0.1.3680043.10.1234.2.1.1"  # its study (see scripts/sample_catalogue.py)
 
 
 def echo(aet: str, port: int) -> None:
@@ -79,3 +80,24 @@ def test_a_peer_that_cannot_start_fails_with_its_output(tmp_path: Path) -> None:
     with (pytest.raises(PeerStartError, match="(?s)exited with status.*its output.*no-such-option"),
           run_storescp(tmp_path, extra_args=["--no-such-option"])):
         pass  # pragma: no cover - never reached
+
+
+def _move_study(aet: str, port: int, destination: str, study_uid: str) -> None:
+    run_tool("movescu", "-S", "-aet", "SMOKE", "-aec", aet, "-aem", destination,
+             "-k", "QueryRetrieveLevel=STUDY", "-k", f"StudyInstanceUID={study_uid}",
+             "127.0.0.1", str(port))
+
+
+def test_orthanc_moves_to_a_configured_modality(tmp_path: Path) -> None:
+    with run_storescp(tmp_path) as scp, \
+            run_orthanc(tmp_path, modalities={"scp": (scp.aet, "127.0.0.1", scp.port)}) as pacs:
+        pacs.rest.upload(CT_FILE)
+        _move_study(pacs.aet, pacs.port, scp.aet, STUDY_UID)
+        assert len(scp.received()) == 1
+
+
+def test_dcmqrscp_moves_to_a_configured_destination(tmp_path: Path) -> None:
+    with run_storescp(tmp_path) as scp, \
+            run_dcmqrscp(tmp_path, files=[CT_FILE], move_destinations={scp.aet: scp.port}) as qr:
+        _move_study(qr.aet, qr.port, scp.aet, STUDY_UID)
+        assert len(scp.received()) == 1

@@ -84,16 +84,16 @@ class PeerProcess:
         self.wait_until(lambda: port_accepts(port), timeout=timeout,
                         what=f"listener on 127.0.0.1:{port}")
 
-    def stop(self, timeout: float = 10.0) -> None:
-        """SIGTERM the process group, then SIGKILL it if it lingers; idempotent."""
+    def stop(self, grace: float = 10.0) -> None:
+        """SIGTERM the process group, SIGKILL it after ``grace`` seconds; idempotent."""
         if self.popen.poll() is None:
             _signal_group(self.popen.pid, signal.SIGTERM)
             try:
-                self.popen.wait(timeout)
+                self.popen.wait(grace)
             except subprocess.TimeoutExpired:
-                log.warning("%s ignored SIGTERM; killing it", self.name)
+                log.debug("%s still running %.1f s after SIGTERM; killing it", self.name, grace)
                 _signal_group(self.popen.pid, signal.SIGKILL)
-                self.popen.wait(timeout)
+                self.popen.wait(10.0)
         # Forked children (storescp --fork) may outlive the parent: sweep the group.
         _signal_group(self.popen.pid, signal.SIGKILL)
         self._log_file.close()
