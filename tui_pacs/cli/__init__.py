@@ -25,6 +25,13 @@ _COMMANDS: dict[str, str] = {
     "dump": "tui_pacs.cli.dump_cmd:dump_cmd",
     "config": "tui_pacs.cli.config_cmds:config_group",
     "demo": "tui_pacs.cli.demo_cmd:demo_cmd",
+    "nodes": "tui_pacs.cli.node_cmds:nodes_group",
+    "echo": "tui_pacs.cli.node_cmds:echo_cmd",
+    "find": "tui_pacs.cli.query_cmds:find_cmd",
+    "move": "tui_pacs.cli.transfer_cmds:move_cmd",
+    "get": "tui_pacs.cli.transfer_cmds:get_cmd",
+    "send": "tui_pacs.cli.transfer_cmds:send_cmd",
+    "jobs": "tui_pacs.cli.transfer_cmds:jobs_group",
 }
 
 

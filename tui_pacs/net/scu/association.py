@@ -32,6 +32,7 @@ MAX_CONTEXTS = 128
 def _on_connection_open(event: evt.Event) -> None:
     """EVT_CONN_OPEN: runs after connect() and before A-ASSOCIATE-RQ, so before the reactor loop."""
     assoc = event.assoc
+    assoc._tui_pacs_connected = True  # tells a refused connection from a refused association
     set_nodelay(getattr(assoc.dul.socket, "socket", None))  # already set before connect; harmless
     dimse_guard.install(assoc)
 
@@ -81,7 +82,7 @@ def _raise_not_established(assoc: Association, where: str) -> NoReturn:
         raise AssociationRejected(
             f"{where} rejected the association ({'permanent' if permanent else 'transient'}: {text})",
             permanent=permanent)
-    if assoc.is_aborted:
+    if assoc.is_aborted and getattr(assoc, "_tui_pacs_connected", False):
         raise PeerAborted(f"{where} aborted the association during negotiation")
     raise ConnectionFailed(f"cannot connect to {where} (refused, unreachable or timed out)")
 

@@ -1,0 +1,223 @@
+"""The transfer queue: asyncio on the outside, worker threads doing the DICOM work.
+
+Jobs are rows (:mod:`tui_pacs.store.jobs`); this module picks due rows up,
+runs each in a thread with :func:`asyncio.to_thread` (net/ is synchronous,
+like pynetdicom), keeps at most ``per_node_limit`` jobs per remote node
+running at once, retries transient failures (the peer is down, aborted,
+timed out, out of resources) with exponential backoff, and honours cancel
+requests made from any process (the worker polls its row's state).
+
+Threads reach the event loop in one place, :meth:`TransferQueue._bridge`,
+with ``loop.call_soon_threadsafe``; everything else sees
+:class:`~tui_pacs.domain.events.JobProgress` events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime, timezone
+
+from tui_pacs.config.model import Config
+from tui_pacs.domain.errors import TuiPacsError
+from tui_pacs.domain.events import Event, JobProgress
+from tui_pacs.net.errors import Cancelled
+from tui_pacs.net.scu.store import TransferCounts
+from tui_pacs.services import jobs as job_kinds
+from tui_pacs.store import jobs as store_jobs
+from tui_pacs.store.archive import Archive
+from tui_pacs.store.jobs import JobRow, JobStore
+
+log = logging.getLogger(__name__)
+
+Publish = Callable[[Event], None]
+_PROGRESS_INTERVAL = 0.25  # seconds between row updates / cancel checks while a job runs
+
+
+def backoff(attempt: int, base: float, limit: float) -> float:
+    """Delay before retry ``attempt`` (1, 2, ...): base, 2 base, 4 base, ... capped at ``limit``."""
+    return min(limit, base * (2 ** max(0, attempt - 1)))
+
+
+class TransferQueue:
+    """Runs the jobs of one archive."""
+
+    def __init__(self, archive: Archive, config: Config, *, per_node_limit: int = 2, workers: int = 4,
+                 retry_base: float = 2.0, retry_limit: float = 300.0, publish: Publish | None = None) -> None:
+        self.archive = archive
+        self.config = config
+        self.store = JobStore(archive.index)
+        self.per_node_limit = per_node_limit
+        self.workers = workers
+        self.retry_base = retry_base
+        self.retry_limit = retry_limit
+        self.owner = store_jobs.this_owner()
+        self._publish = publish
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._cancels: dict[int, threading.Event] = {}
+        self._wake = asyncio.Event()
+
+    # -- the one bridge from worker threads into the loop ---------------------------------------
+
+    def _bridge(self, event: Event) -> None:
+        if self._publish is None or self._loop is None:
+            return
+        try:
+            self._loop.call_soon_threadsafe(self._publish, event)
+        except RuntimeError:  # loop closed while a worker finished
+            pass
+
+    def _event(self, job: JobRow, counts: TransferCounts | None = None, state: str | None = None,
+               message: str = "") -> JobProgress:
+        c = counts or TransferCounts(job.total, job.completed, job.failed, job.warnings, job.bytes)
+        remaining = max(0, c.total - c.completed - c.failed) if c.total else None
+        return JobProgress(job_id=job.id, job_kind=job.kind, state=state or job.state, completed=c.completed,
+                           failed=c.failed, warning=c.warnings, remaining=remaining, message=message)
+
+    # -- public API -----------------------------------------------------------------------------
+
+    def submit(self, kind: str, *, node: str = "", description: str = "", params: dict[str, object] | None = None,
+               max_attempts: int = 3) -> int:
+        """Queue a job and wake the dispatcher; returns the job id."""
+        if kind not in job_kinds.KINDS:
+            raise TuiPacsError(f"unknown job kind {kind!r}")
+        if kind in ("send", "move", "get"):
+            job_kinds.node_named(self.config, node)
+        job_id = self.store.create(kind, node=node, description=description, params=dict(params or {}),
+                                   max_attempts=max_attempts)
+        self._wake.set()
+        if self._loop is not None:
+            self._bridge(self._event(self.store.get(job_id)))
+        return job_id
+
+    def cancel(self, job_id: int) -> JobRow:
+        job = self.store.request_cancel(job_id)
+        event = self._cancels.get(job_id)
+        if event is not None:
+            event.set()
+        return job
+
+    async def run_job(self, job_id: int) -> JobRow:
+        """Run one job in the foreground until it is final, retrying with backoff (the CLI's way)."""
+        self._loop = asyncio.get_running_loop()
+        while True:
+            job = self.store.get(job_id)
+            if job.is_final:
+                return job
+            if job.state == store_jobs.QUEUED:
+                delay = _seconds_until(job.next_attempt_at)
+                if delay > 0:
+                    log.info("job %d: retrying in %.1f s", job_id, delay)
+                    await asyncio.sleep(delay)
+                claimed = self.store.claim(job_id, self.owner)
+                if claimed is not None:
+                    await self._execute(claimed)
+                    continue
+            await asyncio.sleep(0.2)  # someone else holds it: watch its row
+
+    async def serve(self, stop: asyncio.Event) -> None:
+        """Dispatch queued jobs until ``stop`` is set (the daemon's way); recovers first."""
+        self._loop = asyncio.get_running_loop()
+        for job in self.store.recover():
+            log.warning("job %d was interrupted; it is %s", job.id, job.state)
+        running: set[asyncio.Task[None]] = set()
+        while not stop.is_set():
+            while len(running) < self.workers:
+                job = self.store.claim_next(self.owner, per_node_limit=self.per_node_limit)
+                if job is None:
+                    break
+                task = asyncio.create_task(self._execute(job))
+                running.add(task)
+                task.add_done_callback(running.discard)
+            self._wake.clear()
+            waiters = [asyncio.create_task(self._wake.wait()), asyncio.create_task(stop.wait())]
+            done, pending = await asyncio.wait(waiters, timeout=1.0, return_when=asyncio.FIRST_COMPLETED)
+            for w in pending:
+                w.cancel()
+        for event in self._cancels.values():
+            event.set()
+        if running:
+            await asyncio.gather(*running, return_exceptions=True)
+
+    # -- one run of one job ---------------------------------------------------------------------
+
+    async def _execute(self, job: JobRow) -> None:
+        cancel = threading.Event()
+        self._cancels[job.id] = cancel
+        self._bridge(self._event(job, state=store_jobs.RUNNING))
+        reporter = _Reporter(self, job, cancel)
+        ctx = job_kinds.JobContext(self.archive, self.config, cancel, reporter)
+        try:
+            counts = await asyncio.to_thread(job_kinds.run, job.kind, job.node, job.params, ctx)
+        except Cancelled as exc:
+            self._end(job, reporter.counts, store_jobs.CANCELLED, exc.message)
+        except TuiPacsError as exc:
+            if cancel.is_set():
+                self._end(job, reporter.counts, store_jobs.CANCELLED, f"cancelled ({exc.message})")
+            else:
+                self._fail(job, reporter.counts, exc)
+        except Exception as exc:  # a bug: fail the job with one line, keep the traceback in the log
+            log.exception("job %d crashed", job.id)
+            self._end(job, reporter.counts, store_jobs.FAILED, f"internal error: {type(exc).__name__}: {exc}")
+        else:
+            self._end(job, counts, store_jobs.DONE, "")
+        finally:
+            self._cancels.pop(job.id, None)
+            self._wake.set()
+
+    def _fail(self, job: JobRow, counts: TransferCounts, exc: TuiPacsError) -> None:
+        reason = f"{exc.title}: {exc.message}"
+        transient = bool(getattr(exc, "transient", False))
+        if transient and job.attempts < job.max_attempts:
+            delay = backoff(job.attempts, self.retry_base, self.retry_limit)
+            self._record(job, counts)
+            final = self.store.finish(job.id, store_jobs.QUEUED, error=f"{reason} (retry in {delay:g} s)",
+                                      retry_in=delay)
+            log.warning("job %d: %s; retry %d of %d in %g s", job.id, reason, job.attempts,
+                        job.max_attempts - 1, delay)
+            self._bridge(self._event(final, counts, message=reason))
+            return
+        self._end(job, counts, store_jobs.FAILED, reason)
+
+    def _end(self, job: JobRow, counts: TransferCounts, state: str, error: str) -> None:
+        self._record(job, counts)
+        final = self.store.finish(job.id, state, error=error)
+        log.log(logging.INFO if state == store_jobs.DONE else logging.WARNING, "job %d %s %s", job.id, state, error)
+        self._bridge(self._event(final, counts, message=error))
+
+    def _record(self, job: JobRow, counts: TransferCounts) -> None:
+        self.store.progress(job.id, total=counts.total, completed=counts.completed, failed=counts.failed,
+                            warnings=counts.warnings, bytes_=counts.bytes)
+        self.store.add_failures(job.id, counts.failures)
+
+
+class _Reporter:
+    """The progress callback a runner calls on its worker thread (throttled row updates)."""
+
+    def __init__(self, queue: TransferQueue, job: JobRow, cancel: threading.Event) -> None:
+        self.queue = queue
+        self.job = job
+        self.cancel = cancel
+        self.counts = TransferCounts()
+        self._last = 0.0
+
+    def __call__(self, counts: TransferCounts) -> None:
+        self.counts = counts
+        now = time.monotonic()
+        if now - self._last < _PROGRESS_INTERVAL:
+            return
+        self._last = now
+        state = self.queue.store.progress(self.job.id, total=counts.total, completed=counts.completed,
+                                          failed=counts.failed, warnings=counts.warnings, bytes_=counts.bytes)
+        if state in (store_jobs.CANCELLING, store_jobs.CANCELLED):
+            self.cancel.set()
+        self.queue._bridge(self.queue._event(self.job, counts, state=store_jobs.RUNNING))
+
+
+def _seconds_until(iso: str) -> float:
+    if not iso:
+        return 0.0
+    return (datetime.fromisoformat(iso) - datetime.now(timezone.utc)).total_seconds()
