@@ -1,0 +1,143 @@
+"""What the workstation's local database pane asks of the archive.
+
+Reads go through :class:`~tui_pacs.store.async_index.AsyncIndex` one page at
+a time (``LIMIT``/``OFFSET`` plus a ``count``), so 100,000 studies scroll
+without ever being loaded. Deletes, exports and dumps are blocking disk work:
+the UI calls them from thread workers; they open their own
+:class:`~tui_pacs.store.archive.Archive` because SQLite connections belong to
+the thread that made them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tui_pacs.config.model import Config
+from tui_pacs.config.paths import Paths
+from tui_pacs.domain.attributes import UNIQUE_KEY, Level
+from tui_pacs.store.archive import Archive
+from tui_pacs.store.async_index import AsyncIndex
+from tui_pacs.store.query import Query
+
+# The worklist columns of each level, in display order (the unique key is always fetched too).
+BROWSER_KEYS: dict[Level, tuple[str, ...]] = {
+    Level.STUDY: ("PatientName", "PatientID", "PatientBirthDate", "StudyDate", "ModalitiesInStudy",
+                  "StudyDescription", "AccessionNumber", "NumberOfStudyRelatedSeries",
+                  "NumberOfStudyRelatedInstances"),
+    Level.SERIES: ("SeriesNumber", "Modality", "SeriesDescription", "SeriesDate", "BodyPartExamined",
+                   "NumberOfSeriesRelatedInstances"),
+    Level.IMAGE: ("InstanceNumber", "Rows", "Columns", "NumberOfFrames", "SOPClassUID", "TransferSyntaxUID"),
+}
+PARENT_KEY = {Level.SERIES: "StudyInstanceUID", Level.IMAGE: "SeriesInstanceUID"}
+CHILD_LEVEL = {Level.STUDY: Level.SERIES, Level.SERIES: Level.IMAGE}
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    """One page of one level: the filter keys, the parent drilled into, the sort and the window."""
+
+    level: Level = Level.STUDY
+    filters: Mapping[str, str] = field(default_factory=dict)
+    parent_uid: str = ""
+    order: tuple[tuple[str, bool], ...] = ()
+    offset: int = 0
+    limit: int = 100
+
+    def query(self) -> Query:
+        keys: dict[str, str] = {k: "" for k in BROWSER_KEYS[self.level]}
+        if self.level is Level.STUDY:
+            keys.update(self.filters)
+        else:
+            keys[PARENT_KEY[self.level]] = self.parent_uid
+        return Query(self.level, keys)
+
+
+@dataclass(frozen=True)
+class Page:
+    """Rows of one page plus the total, so the pane can say "101-200 of 100,000"."""
+
+    request: PageRequest
+    rows: list[dict[str, Any]]
+    total: int
+
+    @property
+    def unique_key(self) -> str:
+        return UNIQUE_KEY[self.request.level]
+
+
+class LocalBrowser:
+    """Paged reads of the index on the event loop; blocking actions for thread workers."""
+
+    def __init__(self, paths: Paths, config: Config) -> None:
+        self.paths = paths
+        self.config = config
+        self._index: AsyncIndex | None = None
+
+    def ensure_archive(self) -> None:
+        """Create and migrate the index if this home has none yet (blocking)."""
+        self.paths.ensure()
+        Archive.open(self.paths, self.config).close()
+
+    async def open(self) -> None:
+        self._index = await AsyncIndex(self.paths.index_file).open()
+
+    async def close(self) -> None:
+        if self._index is not None:
+            await self._index.close()
+            self._index = None
+
+    async def page(self, request: PageRequest, *, with_total: bool = True, known_total: int = 0) -> Page:
+        """Rows ``offset .. offset+limit`` and, unless told it is known, the total count."""
+        if self._index is None:
+            await self.open()
+        assert self._index is not None
+        query = request.query()
+        rows = await self._index.find(query, order=list(request.order) or None, limit=request.limit,
+                                      offset=request.offset)
+        total = await self._index.count(query) if with_total else known_total
+        return Page(request, rows, total)
+
+    # -- blocking actions, for thread workers ---------------------------------
+
+    def delete(self, level: Level, uids: Sequence[str]) -> int:
+        """Delete the studies/series/instances with these UIDs and their files; the instance count."""
+        with Archive.open(self.paths, self.config) as archive:
+            removed = archive.index.delete(Query(level, {UNIQUE_KEY[level]: "\\".join(uids)}))
+            archive.delete_paths(removed)
+        return len(removed)
+
+    def instance_files(self, level: Level, uids: Sequence[str]) -> list[tuple[str, str, str, str]]:
+        """(SOP UID, SOP class, syntax, path) for everything under the selection (export, send)."""
+        with Archive.open(self.paths, self.config) as archive:
+            return archive.index.instance_files(Query(level, {UNIQUE_KEY[level]: "\\".join(uids)}))
+
+    def first_instance(self, level: Level, uid: str) -> Path | None:
+        """The file to dump or preview for a study, series or instance."""
+        files = self.instance_files(level, [uid])
+        return Path(files[0][3]) if files else None
+
+    def series_files(self, series_uid: str) -> list[Path]:
+        with Archive.open(self.paths, self.config) as archive:
+            return archive.index.series_instance_paths(series_uid)
+
+    def export(self, level: Level, uids: Sequence[str], destination: Path, profile_name: str,
+               progress: Callable[[int, int], None] | None = None) -> Any:
+        """Write the selection as a DICOMDIR file-set with the given PS3.11 profile."""
+        from tui_pacs.domain.media import media_profile
+        from tui_pacs.store.exporter import export_fileset
+
+        profile = media_profile(profile_name)
+        return export_fileset(self.instance_files(level, uids), destination, profile, progress)
+
+
+def dump_lines(path: Path) -> list[str]:
+    """The tags of one file as dcmdump-like lines (pixel data summarised, never decoded)."""
+    import pydicom
+
+    from tui_pacs.store.tagtree import build_tree, render_lines
+
+    ds = pydicom.dcmread(path, defer_size=4096)
+    return [f"# {path.name}", *render_lines(build_tree(ds))]

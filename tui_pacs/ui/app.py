@@ -1,0 +1,148 @@
+"""The workstation app: wires panes, themes, keys, palette and the node link together.
+
+No DICOM logic and no SQL here: panes talk to services, and cross-pane
+requests arrive as messages that this module routes.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import ClassVar
+
+from textual import on
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.widgets import Footer, Header, TabbedContent, TabPane
+
+from tui_pacs.config.model import Config
+from tui_pacs.config.paths import Paths
+from tui_pacs.services.local_browser import LocalBrowser
+from tui_pacs.services.log_records import LogBuffer
+from tui_pacs.ui.help import HelpScreen
+from tui_pacs.ui.keymap import BoundAction, catalogue, unknown_ids
+from tui_pacs.ui.palette import WorkstationCommands
+from tui_pacs.ui.panes.base import Pane
+from tui_pacs.ui.panes.local.pane import LocalPane
+from tui_pacs.ui.panes.local.record_table import RecordTable
+from tui_pacs.ui.panes.log.pane import LogPane
+from tui_pacs.ui.panes.nodes.pane import NodesPane
+from tui_pacs.ui.panes.placeholder import PendingNotice
+from tui_pacs.ui.panes.preview.pane import PreviewPane
+from tui_pacs.ui.panes.transfers.pane import TransfersPane
+from tui_pacs.ui.themes import TEXTUAL_THEMES, THEME_NAMES, theme_css_paths
+from tui_pacs.ui.widgets.tag_view import TagView
+
+log = logging.getLogger("tui_pacs.ui")
+
+PANE_ORDER = ("local", "nodes", "transfers", "log", "preview")
+
+
+class WorkstationApp(App[None]):
+    """tui-pacs: the DICOM workstation."""
+
+    TITLE = "tui-pacs"
+    CSS_PATH: ClassVar = ["app.tcss", *theme_css_paths()]
+    COMMANDS: ClassVar = App.COMMANDS | {WorkstationCommands}
+    HELP_GROUP = "Workstation"
+
+    BINDINGS = [
+        Binding("1", "show_pane('local')", "Local", id="app.pane.local", show=False),
+        Binding("2", "show_pane('nodes')", "Nodes", id="app.pane.nodes", show=False),
+        Binding("3", "show_pane('transfers')", "Transfers", id="app.pane.transfers", show=False),
+        Binding("4", "show_pane('log')", "Log", id="app.pane.log", show=False),
+        Binding("5", "show_pane('preview')", "Preview", id="app.pane.preview", show=False),
+        Binding("f1,question_mark", "help", "Help", id="app.help"),
+        Binding("ctrl+t", "cycle_theme", "Next theme", id="app.theme", show=False),
+        Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True),
+    ]
+
+    def __init__(self, paths: Paths, config: Config, *, node_status: str = "",
+                 log_buffer: LogBuffer | None = None) -> None:
+        super().__init__()
+        self.paths = paths
+        self.config = config
+        self.node_status = node_status
+        self.log_buffer = log_buffer or LogBuffer()
+        self.browser = LocalBrowser(paths, config)
+        self.workstation_theme = config.theme if config.theme in THEME_NAMES else "dark"
+
+    # -- composition ----------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with TabbedContent(id="panes", initial="local"):
+            with TabPane("1 Local", id="local"):
+                yield LocalPane(self.browser, id="local-pane")
+            with TabPane("2 Nodes", id="nodes"):
+                yield NodesPane(id="nodes-pane")
+            with TabPane("3 Transfers", id="transfers"):
+                yield TransfersPane(id="transfers-pane")
+            with TabPane("4 Log", id="log"):
+                yield LogPane(self.log_buffer, self._associations_widget(), id="log-pane")
+            with TabPane("5 Preview", id="preview"):
+                yield PreviewPane(id="preview-pane")
+        yield Footer()
+
+    def _associations_widget(self) -> PendingNotice:
+        return PendingNotice("The live association table", "the event bus (services/bus.py)",
+                             id="associations")
+
+    def on_mount(self) -> None:
+        for theme in TEXTUAL_THEMES.values():
+            self.register_theme(theme)
+        self.set_workstation_theme(self.workstation_theme, announce=False)
+        self.sub_title = self.node_status
+        keymap = dict(self.config.keymap)
+        if keymap:
+            unknown = unknown_ids(keymap, self.binding_catalogue())
+            if unknown:
+                self.notify(f"Unknown binding ids in [ui.keymap]: {', '.join(unknown)}",
+                            title="Key map", severity="warning")
+            self.set_keymap(keymap)
+        self.query_one(RecordTable).focus()
+
+    # -- keys, help, palette ----------------------------------------------------
+
+    def binding_catalogue(self) -> list[BoundAction]:
+        """Every identified binding of the app, its panes and their widgets (help and palette)."""
+        owners: list[type] = [type(self), LocalPane, RecordTable, NodesPane, TransfersPane, LogPane,
+                              PreviewPane, TagView]
+        return catalogue(owners)
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.binding_catalogue(), self.config.keymap))
+
+    def action_show_pane(self, pane_id: str) -> None:
+        tabs = self.query_one("#panes", TabbedContent)
+        tabs.active = pane_id
+        pane = self.query_one(f"#{pane_id}-pane", Pane)
+        self.set_focus(pane.primary_widget())
+
+    # -- themes ---------------------------------------------------------------
+
+    def theme_names(self) -> tuple[str, ...]:
+        return THEME_NAMES
+
+    def set_workstation_theme(self, name: str, announce: bool = True) -> None:
+        """Switch the Textual colours and the ``themes/<name>.tcss`` rules together."""
+        for other in THEME_NAMES:
+            self.set_class(other == name, f"theme-{other}")
+        self.theme = TEXTUAL_THEMES[name].name
+        self.workstation_theme = name
+        if announce:
+            self.notify(f"Theme: {name}", timeout=2)
+
+    def action_cycle_theme(self) -> None:
+        index = THEME_NAMES.index(self.workstation_theme)
+        self.set_workstation_theme(THEME_NAMES[(index + 1) % len(THEME_NAMES)])
+
+    # -- cross-pane routing -----------------------------------------------------
+
+    @on(LocalPane.PreviewRequested)
+    def _preview_requested(self, event: LocalPane.PreviewRequested) -> None:
+        self.action_show_pane("preview")
+        self.query_one(PreviewPane).show_selection(event.level, event.uid)
+
+    async def on_unmount(self) -> None:
+        await self.browser.close()

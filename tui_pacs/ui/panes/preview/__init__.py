@@ -1,0 +1,1 @@
+"""preview of the workstation."""

@@ -1,0 +1,30 @@
+"""The tag dump of one instance, full screen, closed with Escape."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import ModalScreen
+from textual.widgets import Footer, Static
+
+from tui_pacs.ui.widgets.tag_view import TagView
+
+
+class TagScreen(ModalScreen[None]):
+    BINDINGS = [Binding("escape,q", "dismiss", "Close", id="tags.close")]
+
+    def __init__(self, title: str, lines: list[str]) -> None:
+        super().__init__()
+        self.title_text = title
+        self.lines = lines
+
+    def compose(self) -> ComposeResult:
+        yield Static(f"Tags: {self.title_text}", classes="screen-title")
+        yield TagView(self.lines)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#tag-lines").focus()
+
+    async def action_dismiss(self, result: None = None) -> None:
+        self.dismiss(result)
