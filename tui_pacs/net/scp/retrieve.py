@@ -1,0 +1,71 @@
+"""What C-MOVE and C-GET share: resolving an identifier to the files to send.
+
+PS3.4 C.4.2.2.1 / C.4.3.2.1: the identifier holds unique keys (lists of
+UIDs allowed) at and above the retrieve level; every instance under the
+matching entities is a sub-operation. Files are sent as stored, in their
+own transfer syntax.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from pydicom import dcmread
+from pydicom.dataset import Dataset
+
+from tui_pacs.domain.attributes import Level
+from tui_pacs.net.scp.base import ScpContext
+from tui_pacs.net.scp.identifiers import retrieve_query, root_of
+
+log = logging.getLogger(__name__)
+
+PENDING = 0xFF00
+CANCEL = 0xFE00
+SUCCESS = 0x0000
+UNABLE_TO_PROCESS = 0xC000
+IDENTIFIER_MISMATCH = 0xA900
+MOVE_DESTINATION_UNKNOWN = 0xA801
+
+
+@dataclass(frozen=True)
+class Match:
+    """One instance to send."""
+
+    sop_instance_uid: str
+    sop_class_uid: str
+    transfer_syntax: str
+    path: str
+
+
+@dataclass(frozen=True)
+class RetrieveRequest:
+    level: Level
+    matches: tuple[Match, ...]
+
+
+def resolve(event: Any, ctx: ScpContext) -> RetrieveRequest:
+    """Parse the identifier and list the instances to send (raises IdentifierError)."""
+    query = retrieve_query(event.identifier, root_of(event.context.abstract_syntax))
+    rows = ctx.archive.index.instance_files(query)
+    return RetrieveRequest(query.level, tuple(Match(*row) for row in rows))
+
+
+def load(match: Match) -> Dataset | str:
+    """The stored instance as pynetdicom sends it; a non-Dataset counts as a failed sub-operation."""
+    try:
+        return dcmread(match.path)
+    except Exception as exc:
+        log.error("cannot read stored instance %s: %s", match.sop_instance_uid, exc)
+        return f"unreadable {match.sop_instance_uid}"
+
+
+def sub_operations(event: Any, matches: tuple[Match, ...]) -> Iterator[tuple[int, Dataset | str | None]]:
+    """Pending (status, dataset) pairs, ending with Cancel if the SCU cancels (C.4.2.3.1)."""
+    for match in matches:
+        if event.is_cancelled:
+            yield CANCEL, None
+            return
+        yield PENDING, load(match)
