@@ -9,10 +9,12 @@ batch's directories are fsynced. Importing the same data twice adds nothing.
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from io import BytesIO
 from pathlib import Path
 
@@ -27,6 +29,7 @@ from tui_pacs.store.dicomdir import is_dicomdir_name, referenced_files
 from tui_pacs.store.errors import NotDicom, OutOfResources
 from tui_pacs.store.extract import read_header, record_from_dataset
 from tui_pacs.store.files import FileStore
+from tui_pacs.store.index import Index
 from tui_pacs.store.records import InstanceRecord
 
 log = logging.getLogger(__name__)
@@ -134,7 +137,11 @@ def _is_part10(path: Path) -> bool:
 
 
 def _stage(archive: Archive, path: Path) -> _Staged:
-    """Validate one file and copy it, durably, into the incoming directory."""
+    """Validate one file and copy it into the incoming directory (made durable per batch)."""
+    return _stage_into(archive.files, archive.index, archive.replace_duplicates, path)
+
+
+def _stage_into(files: FileStore, index: Index, replace: bool, path: Path) -> _Staged:
     try:
         if _is_part10(path):
             header, prefix = read_header(path), b""
@@ -144,15 +151,41 @@ def _stage(archive: Archive, path: Path) -> _Staged:
         record = record_from_dataset(header, file_size=size, source_ae="")
         relative = FileStore.relative_path(record.study_uid, record.series_uid, record.sop_instance_uid)
         record.instance["path"] = relative
-        if not archive.replace_duplicates and archive.index.has_instance(record.sop_instance_uid):
+        if not replace and index.has_instance(record.sop_instance_uid):
             return _Staged(path, record)
         with path.open("rb") as source:
-            temporary = archive.files.copy_to_temporary(source, prefix)
+            # Not fsynced here: the batch is made durable with one filesystem sync before commit.
+            temporary = files.copy_to_temporary(source, prefix, sync=False)
         return _Staged(path, record, temporary)
     except TuiPacsError as exc:
         return _Staged(path, error=exc.message)
     except OSError as exc:
         return _Staged(path, error=f"unreadable ({exc.strerror or exc})")
+
+
+# Header parsing holds the GIL; large imports stage files in worker processes (one per core).
+_PROCESS_THRESHOLD = 256
+_worker: tuple[FileStore, Index, bool] | None = None
+
+
+def _init_worker(db_path: Path, store_root: Path, replace: bool) -> None:
+    global _worker
+    _worker = (FileStore(store_root), Index(db_path, store_root), replace)
+
+
+def _stage_in_worker(path: Path) -> _Staged:
+    assert _worker is not None
+    return _stage_into(*_worker, path)
+
+
+def _stage_pool(archive: Archive, count: int) -> Executor:
+    cores = os.cpu_count() or 1
+    if count >= _PROCESS_THRESHOLD and cores > 1:
+        context = multiprocessing.get_context("forkserver")
+        return ProcessPoolExecutor(max_workers=cores, mp_context=context, initializer=_init_worker,
+                                   initargs=(archive.index.db_path, archive.files.root,
+                                             archive.replace_duplicates))
+    return ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="import")
 
 
 def import_paths(archive: Archive, paths: Iterable[Path | str],
@@ -162,9 +195,10 @@ def import_paths(archive: Archive, paths: Iterable[Path | str],
     files = discover((Path(p) for p in paths), report)
     total = len(files)
     done = 0
-    with ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="import") as pool:
+    with _stage_pool(archive, total) as pool:
+        stage = _stage_in_worker if isinstance(pool, ProcessPoolExecutor) else partial(_stage, archive)
         for batch in _chunks(files, BATCH_SIZE):
-            staged = list(pool.map(lambda p: _stage(archive, p), batch))
+            staged = list(pool.map(stage, batch, chunksize=8 if isinstance(pool, ProcessPoolExecutor) else 1))
             _commit_batch(archive, staged, report)
             done += len(batch)
             if progress is not None:
@@ -197,11 +231,14 @@ def _commit_batch(archive: Archive, staged: list[_Staged], report: ImportReport)
         return
     try:
         archive.check_quota(sum(int(i.record.instance["file_size"]) for i in ready if i.record))
+        # Data durable before any rename, renames durable before the index commit.
+        archive.files.sync_filesystem(i.temporary for i in ready if i.temporary)
         committed = []
         for item in ready:
             assert item.record is not None and item.temporary is not None
             archive.files.commit(item.temporary, item.record.instance["path"], sync_dir=False)
             committed.append(item)
+        archive.files.sync_filesystem()
         archive.files.sync_dirs(i.record.instance["path"] for i in committed if i.record)
         outcomes = archive.index.add_many([i.record for i in committed if i.record],
                                           replace=archive.replace_duplicates)

@@ -95,3 +95,17 @@ def test_japanese_name_by_wildcard_on_ideographic_component(archive: Archive) ->
     import_paths(archive, [get_charset_files("chrH31.dcm")[0]])
     rows = archive.index.find(Query(Level.STUDY, {"PatientName": "*山田^太郎*"}))
     assert [r["PatientName"] for r in rows] == ["Yamada^Tarou=山田^太郎=やまだ^たろう"]
+
+
+def test_large_import_through_worker_processes(archive: Archive, write_instance: Callable[..., Path],
+                                               tmp_path: Path) -> None:
+    from tui_pacs.store import importer
+
+    count = importer._PROCESS_THRESHOLD + 10  # takes the process-pool path
+    for i in range(1, count + 1):
+        write_instance(study=1 + i // 100, instance=i, pixels=False)
+    (tmp_path / "source" / "junk.bin").write_bytes(b"\x00" * 10)
+    report = import_paths(archive, [tmp_path / "source"])
+    assert report.imported == count and len(report.failures) == 1
+    assert archive.index.totals()["instance"] == count
+    assert list(archive.incoming_dir.iterdir()) == []
