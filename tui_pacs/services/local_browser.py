@@ -71,10 +71,27 @@ class Page:
 class LocalBrowser:
     """Paged reads of the index on the event loop; blocking actions for thread workers."""
 
-    def __init__(self, paths: Paths, config: Config) -> None:
+    def __init__(self, paths: Paths, config: Config, archive: Callable[[], Archive | None] | None = None) -> None:
         self.paths = paths
         self.config = config
         self._index: AsyncIndex | None = None
+        self._shared = archive
+        self._own: Archive | None = None
+
+    def archive(self) -> Archive:
+        """The workstation's open archive, or one of our own.
+
+        Never :meth:`Archive.open` per action: it sweeps the incoming folder,
+        which would pull files from under an association that is receiving.
+        """
+        shared = self._shared() if self._shared else None
+        if shared is not None:
+            return shared
+        if self._own is None:
+            own = Archive(self.paths.index_file, self.paths.store_dir, self.config.archive)
+            own.index.open()
+            self._own = own
+        return self._own
 
     def ensure_archive(self) -> None:
         """Create and migrate the index if this home has none yet (blocking)."""
@@ -88,6 +105,9 @@ class LocalBrowser:
         if self._index is not None:
             await self._index.close()
             self._index = None
+        if self._own is not None:
+            self._own.close()
+            self._own = None
 
     async def page(self, request: PageRequest, *, with_total: bool = True, known_total: int = 0) -> Page:
         """Rows ``offset .. offset+limit`` and, unless told it is known, the total count."""
@@ -104,24 +124,27 @@ class LocalBrowser:
 
     def delete(self, level: Level, uids: Sequence[str]) -> int:
         """Delete the studies/series/instances with these UIDs and their files; the instance count."""
-        with Archive.open(self.paths, self.config) as archive:
-            removed = archive.index.delete(Query(level, {UNIQUE_KEY[level]: "\\".join(uids)}))
-            archive.delete_paths(removed)
+        archive = self.archive()
+        removed = archive.index.delete(Query(level, {UNIQUE_KEY[level]: "\\".join(uids)}))
+        archive.delete_paths(removed)
         return len(removed)
 
     def instance_files(self, level: Level, uids: Sequence[str]) -> list[tuple[str, str, str, str]]:
         """(SOP UID, SOP class, syntax, path) for everything under the selection (export, send)."""
-        with Archive.open(self.paths, self.config) as archive:
-            return archive.index.instance_files(Query(level, {UNIQUE_KEY[level]: "\\".join(uids)}))
+        return self.archive().index.instance_files(Query(level, {UNIQUE_KEY[level]: "\\".join(uids)}))
 
     def first_instance(self, level: Level, uid: str) -> Path | None:
         """The file to dump or preview for a study, series or instance."""
         files = self.instance_files(level, [uid])
         return Path(files[0][3]) if files else None
 
+    def series_of(self, sop_uid: str) -> str:
+        """The Series Instance UID of a stored instance."""
+        rows = self.archive().index.find(Query(Level.IMAGE, {"SOPInstanceUID": sop_uid, "SeriesInstanceUID": ""}))
+        return str(rows[0]["SeriesInstanceUID"]) if rows else ""
+
     def series_files(self, series_uid: str) -> list[Path]:
-        with Archive.open(self.paths, self.config) as archive:
-            return archive.index.series_instance_paths(series_uid)
+        return self.archive().index.series_instance_paths(series_uid)
 
     def export(self, level: Level, uids: Sequence[str], destination: Path, profile_name: str,
                progress: Callable[[int, int], None] | None = None) -> Any:

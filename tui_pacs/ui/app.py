@@ -9,15 +9,20 @@ from __future__ import annotations
 import logging
 from typing import ClassVar
 
-from textual import on
+from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.widgets import Footer, Header, TabbedContent, TabPane
+from textual.worker import Worker
 
 from tui_pacs.config.model import Config
 from tui_pacs.config.paths import Paths
 from tui_pacs.services.local_browser import LocalBrowser
+from tui_pacs.domain.events import Event, InstanceStored, JobProgress
 from tui_pacs.services.log_records import LogBuffer
+from tui_pacs.services.workstation import Workstation
+from tui_pacs.domain.attributes import Level
+from tui_pacs.ui.errors import report_worker_state
 from tui_pacs.ui.help import HelpScreen
 from tui_pacs.ui.keymap import BoundAction, catalogue, unknown_ids
 from tui_pacs.ui.palette import WorkstationCommands
@@ -30,6 +35,8 @@ from tui_pacs.ui.panes.placeholder import PendingNotice
 from tui_pacs.ui.panes.preview.pane import PreviewPane
 from tui_pacs.ui.panes.transfers.pane import TransfersPane
 from tui_pacs.ui.themes import TEXTUAL_THEMES, THEME_NAMES, theme_css_paths
+from tui_pacs.ui.panes.local.export_screen import ExportChoice, ExportScreen
+from tui_pacs.ui.widgets.node_picker import NodePickerScreen
 from tui_pacs.ui.widgets.tag_view import TagView
 
 log = logging.getLogger("tui_pacs.ui")
@@ -56,14 +63,15 @@ class WorkstationApp(App[None]):
         Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True),
     ]
 
-    def __init__(self, paths: Paths, config: Config, *, node_status: str = "",
-                 log_buffer: LogBuffer | None = None) -> None:
+    def __init__(self, paths: Paths, config: Config, *,
+                 log_buffer: LogBuffer | None = None, workstation: Workstation | None = None) -> None:
         super().__init__()
         self.paths = paths
         self.config = config
-        self.node_status = node_status
         self.log_buffer = log_buffer or LogBuffer()
-        self.browser = LocalBrowser(paths, config)
+        self.browser = LocalBrowser(paths, config, lambda: self.workstation.archive)
+        self.workstation = workstation or Workstation(paths, config)
+        self.workstation.publish = self.on_node_event
         self.workstation_theme = config.theme if config.theme in THEME_NAMES else "dark"
 
     # -- composition ----------------------------------------------------------
@@ -76,7 +84,7 @@ class WorkstationApp(App[None]):
             with TabPane("2 Nodes", id="nodes"):
                 yield NodesPane(id="nodes-pane")
             with TabPane("3 Transfers", id="transfers"):
-                yield TransfersPane(id="transfers-pane")
+                yield TransfersPane(self.workstation, id="transfers-pane")
             with TabPane("4 Log", id="log"):
                 yield LogPane(self.log_buffer, self._associations_widget(), id="log-pane")
             with TabPane("5 Preview", id="preview"):
@@ -87,11 +95,12 @@ class WorkstationApp(App[None]):
         return PendingNotice("The live association table", "the event bus (services/bus.py)",
                              id="associations")
 
-    def on_mount(self) -> None:
+    async def on_mount(self) -> None:
+        await self.workstation.start()
+        self.sub_title = self.workstation.describe()
         for theme in TEXTUAL_THEMES.values():
             self.register_theme(theme)
         self.set_workstation_theme(self.workstation_theme, announce=False)
-        self.sub_title = self.node_status
         keymap = dict(self.config.keymap)
         if keymap:
             unknown = unknown_ids(keymap, self.binding_catalogue())
@@ -144,5 +153,59 @@ class WorkstationApp(App[None]):
         self.action_show_pane("preview")
         self.query_one(PreviewPane).show_selection(event.level, event.uid)
 
+    @on(LocalPane.SendRequested)
+    def _send_requested(self, event: LocalPane.SendRequested) -> None:
+        what = f"{len(event.uids)} {event.level.value.lower()}(s)"
+
+        def chosen(node: str | None) -> None:
+            if node:
+                self.submit_transfer("send", node, f"{what} to {node}", event.level, event.uids)
+
+        self.push_screen(NodePickerScreen(f"Send {what} to which node?", self.config.nodes), chosen)
+
+    @on(LocalPane.ExportRequested)
+    def _export_requested(self, event: LocalPane.ExportRequested) -> None:
+        what = f"{len(event.uids)} {event.level.value.lower()}(s)"
+
+        def chosen(choice: ExportChoice | None) -> None:
+            if choice is not None:
+                self.submit_transfer("export", "", f"{what} to {choice.destination.name}", event.level,
+                                     event.uids, {"to": str(choice.destination), "profile": choice.profile})
+
+        self.push_screen(ExportScreen(what, self.paths.data_dir.parent / "export"), chosen)
+
+    @work(thread=True, group="submit", exit_on_error=False)
+    def submit_transfer(self, kind: str, node: str, description: str, level: Level, uids: list[str],
+                        extra: dict[str, object] | None = None) -> None:
+        """Queue a send or export job for the selection; the Transfers pane shows it."""
+        params: dict[str, object] = dict(extra or {})
+        if level is Level.STUDY:
+            params["study"] = uids
+        elif level is Level.SERIES:
+            params["series"] = uids
+        else:
+            files = self.browser.instance_files(level, uids)
+            if kind == "export":
+                # The export runner takes studies/series; an instance selection exports its series.
+                params["series"] = sorted({self.browser.series_of(sop) for sop in uids})
+            else:
+                params["paths"] = [f[3] for f in files]
+        job_id = self.workstation.submit(kind, node=node, description=description, params=params)
+        self.call_from_thread(self.notify, f"Job {job_id} queued: {kind} {description}.", title="Transfers")
+        self.call_from_thread(self.query_one(TransfersPane).mark_dirty)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        report_worker_state(self, event.worker, event.state)
+
+    def on_node_event(self, event: Event) -> None:
+        """Events from the node (on the loop): route them to the panes that show them."""
+        if isinstance(event, JobProgress):
+            self.query_one(TransfersPane).mark_dirty()
+            if event.is_final and event.job_kind in ("move", "get", "import"):
+                self.query_one(LocalPane).refresh_rows()
+        elif isinstance(event, InstanceStored):
+            self.query_one(LocalPane).refresh_soon()
+
     async def on_unmount(self) -> None:
         await self.browser.close()
+        await self.workstation.stop()

@@ -77,6 +77,7 @@ class LocalPane(Pane):
         self.filter_text = ""
         self.parents: list[tuple[PageRequest, str]] = []
         self.page: Page | None = None
+        self._refresh_pending = False
 
     def compose(self) -> ComposeResult:
         yield FilterBar(id="local-filter")
@@ -120,6 +121,16 @@ class LocalPane(Pane):
     def refresh_rows(self) -> None:
         """Reload the current window (new instances arrived, or something was deleted)."""
         self.load_page(self.request)
+
+    def refresh_soon(self) -> None:
+        """Instances are arriving: reload at most twice a second, not once per instance."""
+        if not self._refresh_pending:
+            self._refresh_pending = True
+            self.set_timer(0.5, self._refresh_now)
+
+    def _refresh_now(self) -> None:
+        self._refresh_pending = False
+        self.refresh_rows()
 
     # -- events -------------------------------------------------------------
 
