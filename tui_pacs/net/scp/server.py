@@ -131,11 +131,13 @@ class DicomServer:
             return
         server.shutdown()  # stops accepting and closes the listening socket
         deadline = time.monotonic() + grace
-        while server.active_associations and time.monotonic() < deadline:
+        # Established associations may finish their work; half-open ones have none to finish.
+        while time.monotonic() < deadline and any(a.is_established for a in server.active_associations):
             time.sleep(0.05)
         for assoc in server.active_associations:
-            log.warning("aborting association #%d with %s at shutdown", association_id(assoc),
-                        peer_of(assoc))
+            if assoc.is_established:
+                log.warning("aborting association #%d with %s at shutdown", association_id(assoc),
+                            peer_of(assoc))
             assoc.abort()
         log.info("%s stopped", self.ctx.ae_title)
 
