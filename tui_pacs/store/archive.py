@@ -9,6 +9,7 @@ removes the temporary file and leaves the index as it was.
 from __future__ import annotations
 
 import logging
+import threading
 from pathlib import Path
 from types import TracebackType
 
@@ -32,6 +33,9 @@ class Archive:
         self.settings = settings or ArchiveSettings()
         self.files = FileStore(store_dir)
         self.index = Index(index_file, store_dir)
+        # Bytes in the archive, for the quota check on every C-STORE without a SUM over all studies.
+        self._usage: int | None = None
+        self._usage_lock = threading.Lock()
 
     @classmethod
     def open(cls, paths: Paths, config: Config | None = None) -> Archive:
@@ -67,10 +71,26 @@ class Archive:
     def check_quota(self, incoming_bytes: int) -> None:
         """Refuse (A700) when storing ``incoming_bytes`` would exceed the disk or the quota."""
         quota = self.settings.quota_gb
-        if quota is not None and self.index.total_bytes() + incoming_bytes > quota * 1e9:
+        if quota is not None and self._current_usage() + incoming_bytes > quota * 1e9:
             raise OutOfResources(f"the archive quota of {quota:g} GB is reached")
         if self.files.free_bytes() < incoming_bytes + (16 << 20):
             raise OutOfResources("the disk holding the archive is full")
+
+    def _current_usage(self) -> int:
+        with self._usage_lock:
+            if self._usage is None:
+                self._usage = self.index.total_bytes()
+            return self._usage
+
+    def _account(self, delta: int) -> None:
+        with self._usage_lock:
+            if self._usage is not None:
+                self._usage += delta
+
+    def forget_usage(self) -> None:
+        """Re-read the stored byte total on the next quota check (after deletes and batch imports)."""
+        with self._usage_lock:
+            self._usage = None
 
     def ingest_file(self, temporary: Path, *, source_ae: str = "", header: Dataset | None = None,
                     transfer_syntax: str | None = None) -> StoredInstance:
@@ -100,6 +120,10 @@ class Archive:
         self.check_quota(record.instance["file_size"])
         self.files.commit(temporary, relative)
         outcome = self.index.add(record, replace=self.replace_duplicates)
+        if outcome.duplicate:
+            self.forget_usage()
+        else:
+            self._account(int(record.instance["file_size"]))
         if outcome.duplicate and not outcome.inserted:
             # Lost a race with another association storing the same instance: same UID, same data.
             return StoredInstance(record, relative, duplicate=True)
@@ -109,6 +133,7 @@ class Archive:
 
     def delete_paths(self, relatives: list[str]) -> None:
         """Remove the files of rows already deleted from the index."""
+        self.forget_usage()
         for relative in relatives:
             try:
                 self.files.remove(relative)

@@ -242,6 +242,7 @@ def _commit_batch(archive: Archive, staged: list[_Staged], report: ImportReport)
         archive.files.sync_dirs(i.record.instance["path"] for i in committed if i.record)
         outcomes = archive.index.add_many([i.record for i in committed if i.record],
                                           replace=archive.replace_duplicates)
+        archive.forget_usage()
     except OutOfResources:
         for item in ready:
             if item.temporary is not None:
