@@ -107,15 +107,24 @@ def plan_get_contexts(query_model: str, sop_classes: Iterable[tuple[str, Iterabl
 
     ``sop_classes`` pairs each storage SOP class with the transfer syntaxes
     its instances are known to use (may be empty). We take the SCP role for
-    each storage class, offering those syntaxes, then uncompressed, then the
-    common encapsulated ones, so the peer can send stored bytes untouched.
+    each class. The peer picks one syntax per context and cannot send an
+    instance in another, so each encapsulated syntax gets a context of its
+    own while the 128-context budget allows; with many classes they are
+    merged into one encapsulated context per class, then into one context.
     """
+    classes = [(uid, [ts for ts in known if ts not in UNCOMPRESSED]) for uid, known in sop_classes]
+    classes = classes[:MAX_CONTEXTS - 1]
+    budget = MAX_CONTEXTS - 1
+    encapsulated = {uid: list(dict.fromkeys([*own, *COMMON_ENCAPSULATED])) for uid, own in classes}
+    separate = sum(1 + len(e) for e in encapsulated.values())
     contexts = [build_context(query_model)]
-    roles: list[object] = []
-    for sop_class, known in sop_classes:
-        if len(contexts) >= MAX_CONTEXTS:
-            break
-        syntaxes = list(dict.fromkeys([*known, *UNCOMPRESSED, *COMMON_ENCAPSULATED]))
-        contexts.append(build_context(sop_class, syntaxes))
-        roles.append(build_role(sop_class, scp_role=True))
+    for uid, _own in classes:
+        if separate <= budget:
+            groups = [list(UNCOMPRESSED)] + [[ts] for ts in encapsulated[uid]]
+        elif 2 * len(classes) <= budget:
+            groups = [list(UNCOMPRESSED), encapsulated[uid]]
+        else:
+            groups = [[*UNCOMPRESSED, *encapsulated[uid]]]
+        contexts.extend(build_context(uid, group) for group in groups)
+    roles: list[object] = [build_role(uid, scp_role=True) for uid, _own in classes]
     return contexts, roles

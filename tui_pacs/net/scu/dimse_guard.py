@@ -133,10 +133,7 @@ def _wait_for_message(assoc: Association, msg_queue: queue.Queue[Any]) -> Any:
 
 def no_response_reason(assoc: Association) -> str:
     """Why the last wait ended without a message: ``"aborted"`` or ``"timeout"``."""
-    reason = getattr(assoc, _REASON, None)
-    if reason is None:
-        return "aborted" if assoc.is_aborted and not assoc.is_established else "timeout"
-    return str(reason)
+    return str(getattr(assoc, _REASON, None) or "timeout")
 
 
 @contextmanager

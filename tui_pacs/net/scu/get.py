@@ -21,7 +21,7 @@ from pynetdicom.sop_class import (  # type: ignore[attr-defined]
 
 from tui_pacs.config.model import RemoteNode
 from tui_pacs.domain.attributes import Level, Root
-from tui_pacs.net.errors import Cancelled, NetError, OperationFailed
+from tui_pacs.net.errors import Cancelled, OperationFailed
 from tui_pacs.net.scu import dimse_guard
 from tui_pacs.net.scu.association import associate, context_id as _context_id, make_ae, raise_no_response
 from tui_pacs.net.scu.contexts import MAX_CONTEXTS, plan_get_contexts
@@ -54,14 +54,63 @@ def needed_sop_classes(calling_ae: str, node: RemoteNode, items: Sequence[Retrie
                     classes[str(uid)] = None
             if classes:
                 continue
-        level_root = root if item.level is not Level.PATIENT else Root.PATIENT
-        for match in find_all(calling_ae, node, RemoteQuery(Level.IMAGE, level_root,
-                                                            {**keys, "SOPClassUID": ""})):
-            if match.get("SOPClassUID"):
-                classes[str(match.SOPClassUID)] = None
+        for image_keys in _image_scopes(calling_ae, node, item, root):
+            for match in find_all(calling_ae, node, RemoteQuery(Level.IMAGE, root, {**image_keys, "SOPClassUID": ""})):
+                if match.get("SOPClassUID"):
+                    classes[str(match.SOPClassUID)] = None
     if not classes:
-        raise NetError(f"{node.name} reported no instances (or no SOP classes) for what was asked")
+        # Some peers (dcmqrscp) return no SOPClassUID at all: offer the common classes instead.
+        log.info("%s did not report SOP classes; proposing the %d common storage classes",
+                 node.name, len(COMMON_STORAGE_CLASSES))
+        return common_storage_classes()
     return list(classes)
+
+
+# Storage classes proposed when the peer cannot say which ones a study holds (PS3.4 B.5).
+COMMON_STORAGE_CLASSES = (
+    "CTImageStorage", "EnhancedCTImageStorage", "MRImageStorage", "EnhancedMRImageStorage",
+    "ComputedRadiographyImageStorage", "DigitalXRayImageStorageForPresentation",
+    "DigitalXRayImageStorageForProcessing", "DigitalMammographyXRayImageStorageForPresentation",
+    "DigitalMammographyXRayImageStorageForProcessing", "BreastTomosynthesisImageStorage",
+    "UltrasoundImageStorage", "UltrasoundMultiFrameImageStorage", "SecondaryCaptureImageStorage",
+    "MultiFrameSingleBitSecondaryCaptureImageStorage", "MultiFrameGrayscaleByteSecondaryCaptureImageStorage",
+    "MultiFrameGrayscaleWordSecondaryCaptureImageStorage", "MultiFrameTrueColorSecondaryCaptureImageStorage",
+    "XRayAngiographicImageStorage", "EnhancedXAImageStorage", "XRayRadiofluoroscopicImageStorage",
+    "NuclearMedicineImageStorage", "PositronEmissionTomographyImageStorage", "EnhancedPETImageStorage",
+    "RTImageStorage", "RTDoseStorage", "RTStructureSetStorage", "RTPlanStorage", "RTIonPlanStorage",
+    "EncapsulatedPDFStorage", "BasicTextSRStorage", "EnhancedSRStorage", "ComprehensiveSRStorage",
+    "KeyObjectSelectionDocumentStorage", "GrayscaleSoftcopyPresentationStateStorage",
+    "VLPhotographicImageStorage", "VLEndoscopicImageStorage", "OphthalmicPhotography8BitImageStorage",
+    "SegmentationStorage", "SpatialRegistrationStorage", "RawDataStorage", "XRayRadiationDoseSRStorage",
+    "LegacyConvertedEnhancedCTImageStorage", "LegacyConvertedEnhancedMRImageStorage",
+)
+
+
+def common_storage_classes() -> list[str]:
+    from pynetdicom import sop_class
+
+    return [str(getattr(sop_class, name)) for name in COMMON_STORAGE_CLASSES if hasattr(sop_class, name)]
+
+
+def _image_scopes(calling_ae: str, node: RemoteNode, item: RetrieveItem, root: Root) -> list[dict[str, str]]:
+    """Unique keys down to the series, one dict per series: strict hierarchical peers such as
+    dcmqrscp need a single Series Instance UID above an IMAGE-level query (PS3.4 C.4.1.3.1.1)."""
+    keys = dict(item.keys)
+    if item.level in (Level.SERIES, Level.IMAGE):
+        return [keys]
+    series_root = root if item.level is Level.STUDY else Root.PATIENT
+    if item.level is Level.PATIENT:
+        studies = [str(m.StudyInstanceUID) for m in find_all(
+            calling_ae, node, RemoteQuery(Level.STUDY, Root.PATIENT, {**keys, "StudyInstanceUID": ""}))]
+    else:
+        studies = [keys["StudyInstanceUID"]]
+    scopes = []
+    for study_uid in studies:
+        study_keys = {**keys, "StudyInstanceUID": study_uid}
+        for match in find_all(calling_ae, node, RemoteQuery(Level.SERIES, series_root,
+                                                            {**study_keys, "SeriesInstanceUID": ""})):
+            scopes.append({**study_keys, "SeriesInstanceUID": str(match.SeriesInstanceUID)})
+    return scopes
 
 
 def send_c_get(calling_ae: str, node: RemoteNode, items: Sequence[RetrieveItem], archive: Archive, *,
