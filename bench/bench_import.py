@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from synth import write_set  # noqa: E402
+from synth import write_set
 
 
 def timed(command: list[str], env: dict[str, str] | None = None) -> float:

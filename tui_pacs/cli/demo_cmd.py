@@ -46,7 +46,7 @@ def demo_cmd(app: AppContext, keep: bool, headless: bool) -> None:
     print_table(DEFAULT_KEYS[Level.STUDY], rows)
     if not headless:
         try:
-            from tui_pacs.ui.run import run_workstation  # noqa: F401
+            from tui_pacs.ui.run import run_workstation
         except ModuleNotFoundError:
             pass
         else:

@@ -7,4 +7,4 @@ survive. Nothing here touches the disk at import time.
 from tui_pacs.config.model import Config, LocalNode, RemoteNode, Timeouts
 from tui_pacs.config.paths import Paths, resolve_paths
 
-__all__ = ["Config", "LocalNode", "RemoteNode", "Timeouts", "Paths", "resolve_paths"]
+__all__ = ["Config", "LocalNode", "Paths", "RemoteNode", "Timeouts", "resolve_paths"]

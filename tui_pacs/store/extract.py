@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -89,7 +89,7 @@ def _time(ds: Dataset, keyword: str) -> str:
 
 def utc_now() -> str:
     """ISO 8601 UTC timestamp used for received_at and job times."""
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def record_from_dataset(ds: Dataset, *, path: str = "", file_size: int = 0, source_ae: str = "",

@@ -21,7 +21,12 @@ from pathlib import Path
 from pydicom import dcmread
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.filewriter import write_file_meta_info
-from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, ImplicitVRLittleEndian
+from pydicom.uid import (
+    PYDICOM_IMPLEMENTATION_UID,
+    ExplicitVRBigEndian,
+    ExplicitVRLittleEndian,
+    ImplicitVRLittleEndian,
+)
 
 from tui_pacs.domain.errors import TuiPacsError
 from tui_pacs.store.archive import Archive
@@ -115,9 +120,9 @@ def _raw_dataset_meta(path: Path) -> tuple[Dataset, bytes]:
         raise NotDicom(f"not a DICOM file ({str(exc)[:120]})") from exc
     if "SOPInstanceUID" not in ds or "SOPClassUID" not in ds:
         raise NotDicom("not a DICOM file (no DICM prefix and no SOP Instance UID)")
-    syntax = ImplicitVRLittleEndian if ds.is_implicit_VR else "1.2.840.10008.1.2.1"
+    syntax = ImplicitVRLittleEndian if ds.is_implicit_VR else ExplicitVRLittleEndian
     if not ds.is_little_endian:
-        syntax = "1.2.840.10008.1.2.2"
+        syntax = ExplicitVRBigEndian
     meta = FileMetaDataset()
     meta.MediaStorageSOPClassUID = ds.SOPClassUID
     meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
@@ -125,7 +130,7 @@ def _raw_dataset_meta(path: Path) -> tuple[Dataset, bytes]:
     meta.ImplementationClassUID = PYDICOM_IMPLEMENTATION_UID
     buffer = BytesIO()
     buffer.write(b"\x00" * 128 + b"DICM")
-    write_file_meta_info(buffer, meta, enforce_standard=True)
+    write_file_meta_info(buffer, meta, enforce_standard=True)  # type: ignore[arg-type]
     ds.file_meta = meta
     return ds, buffer.getvalue()
 

@@ -12,7 +12,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from tui_pacs.domain.attributes import ATTRIBUTES, UNIQUE_KEY, Attribute, Level, Match, Root, attribute
+from tui_pacs.domain.attributes import (
+    ATTRIBUTES,
+    UNIQUE_KEY,
+    Attribute,
+    Level,
+    Match,
+    Root,
+    attribute,
+)
 from tui_pacs.domain.errors import InvalidQuery
 from tui_pacs.domain.matching import (
     Condition,
@@ -120,14 +128,15 @@ def _condition_sql(attr: Attribute, cond: Condition) -> tuple[str, list[Any]]:
             return f"{col} = ?", [casefold_name(cond.value)]
     if kind in (Match.MULTI_TEXT, Match.MULTI_UID) and isinstance(cond, (Single, OneOf)):
         values = (cond.value,) if isinstance(cond, Single) else cond.values
-        parts, params = [], []
-        for value in values:
-            if "*" in value or "?" in value:
+        parts: list[str] = []
+        params: list[Any] = []
+        for item in values:
+            if "*" in item or "?" in item:
                 parts.append(f"('\\' || {col} || '\\') GLOB ?")
-                params.append(f"*\\{wildcard_to_glob(value)}\\*")
+                params.append(f"*\\{wildcard_to_glob(item)}\\*")
             else:
                 parts.append(f"instr('\\' || {col} || '\\', ?) > 0")
-                params.append(f"\\{value}\\")
+                params.append(f"\\{item}\\")
         return "(" + " OR ".join(parts) + ")", params
     if isinstance(cond, Wildcard):
         return f"{col} GLOB ?", [wildcard_to_glob(cond.pattern)]

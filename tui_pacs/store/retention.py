@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from tui_pacs.domain.attributes import Level
 from tui_pacs.store.archive import Archive
@@ -27,7 +27,7 @@ def plan_prune(archive: Archive, *, retention_days: int | None, quota_bytes: int
     remaining = sum(size for _uid, _when, size in studies)
     cutoff = None
     if retention_days is not None:
-        moment = now or datetime.now(timezone.utc)
+        moment = now or datetime.now(UTC)
         cutoff = (moment - timedelta(days=retention_days)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     for uid, received_at, size in studies:
         too_old = cutoff is not None and received_at < cutoff

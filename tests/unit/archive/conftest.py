@@ -98,4 +98,4 @@ def write_instance(tmp_path: Path) -> Callable[..., Path]:
     return write
 
 
-__all__ = ["make_dataset", "MRImageStorage", "CTImageStorage"]
+__all__ = ["CTImageStorage", "MRImageStorage", "make_dataset"]

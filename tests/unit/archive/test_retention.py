@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from tui_pacs.store.archive import Archive
@@ -16,7 +16,7 @@ from .conftest import ROOT
 def age_studies(archive: Archive, days_by_study: dict[int, int]) -> None:
     """Pretend each study arrived ``days`` ago (received_at drives retention)."""
     conn = archive.index.connection()
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     for study, days in days_by_study.items():
         stamp = (now - timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         conn.execute("UPDATE study SET received_at = ? WHERE study_uid = ?", (stamp, f"{ROOT}.{study}"))
