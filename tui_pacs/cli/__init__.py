@@ -25,6 +25,7 @@ _COMMANDS: dict[str, str] = {
     "dump": "tui_pacs.cli.dump_cmd:dump_cmd",
     "config": "tui_pacs.cli.config_cmds:config_group",
     "demo": "tui_pacs.cli.demo_cmd:demo_cmd",
+    "serve": "tui_pacs.cli.serve_cmd:serve_cmd",
     "preview": "tui_pacs.cli.preview_cmd:preview_cmd",
     "nodes": "tui_pacs.cli.node_cmds:nodes_group",
     "echo": "tui_pacs.cli.node_cmds:echo_cmd",

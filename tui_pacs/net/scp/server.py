@@ -24,6 +24,7 @@ from tui_pacs.domain.events import (
     AssociationReleased,
     NegotiatedContext,
 )
+from tui_pacs.net.errors import NetError
 from tui_pacs.net.ae import NodelayApplicationEntity, add_storage_contexts, make_ae
 from tui_pacs.net.scp.access import handle_requested
 from tui_pacs.net.scp.base import ScpContext, association_id, peer_of
@@ -47,7 +48,8 @@ def add_scp_contexts(ae: NodelayApplicationEntity) -> None:
 
 
 def _uncompressed() -> tuple[str, ...]:
-    from tui_pacs.net.ae import UNCOMPRESSED_SYNTAXES
+    from tui_pacs.net.errors import NetError
+from tui_pacs.net.ae import UNCOMPRESSED_SYNTAXES
 
     return UNCOMPRESSED_SYNTAXES
 
@@ -116,8 +118,12 @@ class DicomServer:
     def start(self) -> None:
         """Listen and serve in background threads (returns at once)."""
         install_chunked_receive(self.ctx.archive.incoming_dir)
-        self._server = self.ae.start_server((self.bind, self.requested_port), block=False,
-                                            evt_handlers=self.handlers())
+        try:
+            self._server = self.ae.start_server((self.bind, self.requested_port), block=False,
+                                                evt_handlers=self.handlers())
+        except OSError as exc:
+            raise NetError(f"cannot listen on {self.bind}:{self.requested_port}: {exc.strerror or exc}",
+                           title="Cannot start the server") from exc
         log.info("%s listening on %s:%d", self.ctx.ae_title, self.bind, self.port)
 
     @property
