@@ -24,8 +24,13 @@ from tui_pacs.domain.events import (
     AssociationReleased,
     NegotiatedContext,
 )
+from tui_pacs.net.ae import (
+    UNCOMPRESSED_SYNTAXES,
+    NodelayApplicationEntity,
+    add_storage_contexts,
+    make_ae,
+)
 from tui_pacs.net.errors import NetError
-from tui_pacs.net.ae import NodelayApplicationEntity, add_storage_contexts, make_ae
 from tui_pacs.net.scp.access import handle_requested
 from tui_pacs.net.scp.base import ScpContext, association_id, peer_of
 from tui_pacs.net.scp.chunked import install_chunked_receive
@@ -41,17 +46,10 @@ log = logging.getLogger(__name__)
 
 def add_scp_contexts(ae: NodelayApplicationEntity) -> None:
     """Verification, all Storage SOP classes, and the six Q/R SOP classes (C.6.1, C.6.2)."""
-    ae.add_supported_context(VERIFICATION_SOP_CLASS, list(_uncompressed()))
+    ae.add_supported_context(VERIFICATION_SOP_CLASS, list(UNCOMPRESSED_SYNTAXES))
     add_storage_contexts(ae)
     for uid in MODELS:
-        ae.add_supported_context(uid, list(_uncompressed()))
-
-
-def _uncompressed() -> tuple[str, ...]:
-    from tui_pacs.net.errors import NetError
-from tui_pacs.net.ae import UNCOMPRESSED_SYNTAXES
-
-    return UNCOMPRESSED_SYNTAXES
+        ae.add_supported_context(uid, list(UNCOMPRESSED_SYNTAXES))
 
 
 def negotiated_contexts(assoc: Any) -> tuple[NegotiatedContext, ...]:
