@@ -28,7 +28,7 @@ _NAMES = {
     0xA701: "out of resources: unable to calculate number of matches",
     0xA702: "out of resources: unable to perform sub-operations",
     0xA801: "move destination unknown",
-    0xA900: "identifier does not match SOP class",
+    0xA900: "data set or identifier does not match SOP class",
     0xB000: "sub-operations complete, one or more failures or warnings",
     0xC000: "unable to process",
     0xFE00: "cancelled",

@@ -71,13 +71,18 @@ def send_c_store(calling_ae: str, node: RemoteNode, items: Sequence[StoreItem], 
     ae = make_ae(calling_ae)
     for plan in plan_store_contexts((i.sop_class_uid, i.transfer_syntax) for i in pending):
         batch = [i for i in pending if i.sop_class_uid in plan.sop_classes]
-        with associate(ae, node, plan.contexts) as assoc:
-            for message_id, item in enumerate(batch, start=1):
-                if cancel is not None and cancel.is_set():
-                    raise Cancelled(f"cancelled after {counts.completed} of {counts.total} instances")
-                _send_one(assoc, node, item, message_id % 0x10000 or 1, counts)
-                if progress is not None:
-                    progress(counts)
+        try:
+            with associate(ae, node, plan.contexts) as assoc:
+                for message_id, item in enumerate(batch, start=1):
+                    if cancel is not None and cancel.is_set():
+                        raise Cancelled(f"cancelled after {counts.completed} of {counts.total} instances")
+                    _send_one(assoc, node, item, message_id % 0x10000 or 1, counts)
+                    if progress is not None:
+                        progress(counts)
+        except BaseException:
+            if progress is not None:
+                progress(counts)  # the job row keeps how far it got
+            raise
     return counts
 
 

@@ -1,0 +1,131 @@
+"""Our SCU against Orthanc: echo, find, move (Orthanc to our SCP), get, send; checked through REST.
+
+Also the C-STORE status rules against a real pynetdicom Storage SCP on
+loopback that answers with chosen statuses (a warning counts as stored, a
+refusal fails the job with the status shown).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydicom import dcmread
+from pynetdicom import AE, evt
+from pynetdicom.sop_class import SecondaryCaptureImageStorage  # type: ignore[attr-defined]
+
+from tests.integration.test_scu_helpers import cli, small_instances, write_config
+from tests.support.peers import Orthanc, run_orthanc
+from tests.support.tools import free_port, sample_files
+
+pytestmark = pytest.mark.peer
+
+OUR_AET = "TUIPACS"
+
+
+@pytest.fixture
+def pacs(tmp_path: Path) -> Iterator[tuple[Orthanc, Path]]:
+    """Orthanc holding the remote sample set, knowing us as a C-MOVE destination."""
+    our_port = free_port()
+    with run_orthanc(tmp_path, modalities={"tuipacs": (OUR_AET, "127.0.0.1", our_port)}, dicomweb=False) as server:
+        for path in sample_files("remote"):
+            server.rest.upload(path)
+        home = tmp_path / "home"
+        write_config(home, {"pacs": (server.aet, server.port)}, ae_title=OUR_AET, port=our_port)
+        yield server, home
+
+
+def test_echo_and_find(pacs: tuple[Orthanc, Path]) -> None:
+    server, home = pacs
+    assert cli(home, "echo", "pacs").returncode == 0
+    found = cli(home, "find", "pacs", "-k", "PatientName=Doe*", "-k", "StudyInstanceUID", "-k", "StudyDate",
+                "--json")
+    assert found.returncode == 0, found.stderr
+    rows = json.loads(found.stdout)
+    expected = server.rest.find("Study", {"PatientName": "Doe*"})
+    assert len(rows) == len(expected) > 0
+    images = cli(home, "find", "pacs", "--root", "patient", "--level", "image", "-k", "PatientID=RP1001",
+                 "-k", "StudyInstanceUID", "-k", "SeriesInstanceUID", "-k", "SOPInstanceUID")
+    assert images.returncode == 0, images.stderr
+    assert "8 matches" in images.stderr
+
+
+def test_move_to_us_and_get(pacs: tuple[Orthanc, Path]) -> None:
+    _server, home = pacs
+    moved = cli(home, "move", "pacs", "-k", "PatientID=RP1001")
+    assert moved.returncode == 0, moved.stderr
+    assert "8/8" in moved.stdout  # CT (uncompressed) and MR (JPEG 2000) studies
+    got = cli(home, "get", "pacs", "-k", "PatientID=RP1002")  # JPEG-LS DX
+    assert got.returncode == 0, got.stderr
+    listed = cli(home, "ls", "--level", "image", "--json")
+    assert listed.returncode == 0, listed.stderr
+    records = json.loads(listed.stdout)
+    assert len(records) == 9
+
+
+def test_send_and_move_to_third_node(pacs: tuple[Orthanc, Path], tmp_path: Path) -> None:
+    server, home = pacs
+    files = sample_files("local")
+    sent = cli(home, "send", "pacs", *map(str, files))
+    assert sent.returncode == 0, sent.stderr
+    assert server.rest.statistics()["CountInstances"] == len(files) + len(sample_files("remote"))
+    # A C-MOVE to a destination Orthanc knows (itself under another name is not allowed: use a receiver).
+    unknown = cli(home, "move", "pacs", "--dest", "NOBODY", "-k", "PatientID=RP1003")
+    assert unknown.returncode == 1
+    assert "0xA801" in unknown.stderr or "move destination unknown" in unknown.stderr.lower() \
+        or "failed" in unknown.stderr
+
+
+class _StatusSCP:
+    """A real pynetdicom Storage SCP that answers each C-STORE with the next chosen status."""
+
+    def __init__(self, statuses: list[int]) -> None:
+        self.statuses = statuses
+        self.received = 0
+        self.port = free_port()
+        ae = AE(ae_title="REFUSER")
+        ae.add_supported_context(SecondaryCaptureImageStorage)
+        self.server = ae.start_server(("127.0.0.1", self.port), block=False,
+                                      evt_handlers=[(evt.EVT_C_STORE, self.handle)])
+
+    def handle(self, event: Any) -> int:
+        status = self.statuses[min(self.received, len(self.statuses) - 1)]
+        self.received += 1
+        return status
+
+
+def test_store_statuses(tmp_path: Path) -> None:
+    scp = _StatusSCP([0xB000, 0xB007, 0x0000, 0xA900])
+    try:
+        home = tmp_path / "home"
+        write_config(home, {"refuser": ("REFUSER", scp.port)})
+        folder = tmp_path / "files"
+        small_instances(folder, 6)
+        result = cli(home, "send", "refuser", str(folder))
+        assert result.returncode == 1
+        assert "0xA900 (data set or identifier does not match SOP class)" in result.stderr
+        assert scp.received == 4  # the refusal aborted the association; not transient, so no retry
+        jobs = json.loads(cli(home, "jobs", "--json").stdout)
+        assert jobs[0]["state"] == "failed"
+        assert jobs[0]["warnings"] == 2 and jobs[0]["completed"] == 3
+        scp.statuses, scp.received = [0xC000], 0
+        cannot = cli(home, "send", "refuser", str(folder))
+        assert cannot.returncode == 1 and "0xC000 (unable to process)" in cannot.stderr
+        assert scp.received == 1
+        scp.statuses, scp.received = [0xA700, 0x0000], 0  # out of resources: transient, retried
+        retried = cli(home, "send", "refuser", str(folder))
+        assert retried.returncode == 0, retried.stderr
+        assert "retry 1 of 2" in retried.stderr
+    finally:
+        scp.server.shutdown()
+
+
+def test_orthanc_holds_what_we_sent(pacs: tuple[Orthanc, Path]) -> None:
+    server, home = pacs
+    ct = next(p for p in sample_files("local") if "CT" in p.name)
+    assert cli(home, "send", "pacs", str(ct)).returncode == 0
+    uid = str(dcmread(ct, stop_before_pixels=True).SOPInstanceUID)
+    assert server.rest.find("Instance", {"SOPInstanceUID": uid})
