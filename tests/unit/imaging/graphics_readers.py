@@ -141,7 +141,8 @@ def xterm256_rgb(index: int) -> tuple[int, int, int]:
 def read_halfblocks(data: bytes) -> np.ndarray:
     """Rebuild the pixels from half-block text: fg is the upper pixel, bg the lower (-1: none)."""
     rows = []
-    for line in data.decode("utf-8").split("\r\n")[:-1]:
+    # Lines end in CRLF from the encoder, LF from tmux capture-pane; lines without cells are not image.
+    for line in (text for text in re.split(r"\r?\n", data.decode("utf-8")) if "\u2580" in text):
         fg: tuple[int, ...] = (-1, -1, -1)
         bg: tuple[int, ...] = (-1, -1, -1)
         upper, lower = [], []
@@ -160,6 +161,10 @@ def read_halfblocks(data: bytes) -> np.ndarray:
                 elif code in (38, 48) and codes[k + 1] == 5:
                     colour = xterm256_rgb(codes[k + 2])
                     k += 3
+                elif code == 39:
+                    fg = (-1, -1, -1)
+                    k += 1
+                    continue
                 elif code in (0, 49):
                     colour = (-1, -1, -1)
                     k += 1
