@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from pynetdicom import evt
+from pynetdicom import _config, evt
 from pynetdicom.transport import ThreadedAssociationServer
 
 from tui_pacs.domain.events import (
@@ -78,6 +78,18 @@ def discard_partial(assoc: Any) -> None:
         log.warning("could not remove a partial data set: %s", exc)
 
 
+def quiet_pynetdicom() -> None:
+    """Unbind pynetdicom's per-PDU and per-message logging handlers unless its log is wanted.
+
+    With ``LOG_HANDLER_LEVEL = "standard"`` pynetdicom formats a multi-line
+    dump of every PDU and DIMSE message, whether or not a logger shows it;
+    on small instances that was a large share of the SCP's CPU time. The
+    setting is process-wide and only changes logging.
+    """
+    if not logging.getLogger("pynetdicom").isEnabledFor(logging.INFO):
+        _config.LOG_HANDLER_LEVEL = "none"
+
+
 class DicomServer:
     """Runs the SCP on a background thread; ``stop`` lets open associations finish."""
 
@@ -116,6 +128,7 @@ class DicomServer:
     def start(self) -> None:
         """Listen and serve in background threads (returns at once)."""
         install_chunked_receive(self.ctx.archive.incoming_dir)
+        quiet_pynetdicom()
         try:
             self._server = self.ae.start_server((self.bind, self.requested_port), block=False,
                                                 evt_handlers=self.handlers())
