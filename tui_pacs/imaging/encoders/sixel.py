@@ -77,69 +77,60 @@ def encode_indexed(indices: np.ndarray, palette: np.ndarray) -> bytes:
     head = b'\x1bP0;1;0q"1;1;%d;%d' % (width, height)
     if height == 0 or width == 0:
         return head + b"\x1b\\"
-    used = np.unique(indices)
+    used = np.flatnonzero(np.bincount(indices.ravel(), minlength=colours))
     registers = b"".join(b"#%d;2;%d;%d;%d" % (c, *palette[c].tolist()) for c in used.tolist())
-    line_ids, pieces = _run_length_lines(*_sixel_entries(indices, colours))
-    headers = [b"#%d" % c for c in range(colours)]
-    parts = [head, registers]
-    previous_band = -1
-    for line, piece in zip(line_ids.tolist(), pieces, strict=True):
-        band, colour = divmod(line, colours)
-        if band != previous_band:
-            if previous_band >= 0:
-                parts.append(b"-" * (band - previous_band))
-            previous_band = band
-        else:
-            parts.append(b"$")
-        parts.append(headers[colour])
-        parts.append(piece)
-    parts.append(b"-\x1b\\")
-    return b"".join(parts)
+    line, column, codes = _sixel_entries(indices, colours)
+    return head + registers + _sixel_data(line, column, codes, colours) + b"-\x1b\\"
 
 
 def _sixel_entries(indices: np.ndarray, colours: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The non-blank sixels as (line, column, code), sorted by line then column.
 
     A line is one (band, colour) pair, numbered ``band * colours + colour``.
-    Pixels are laid out band by band, column by column, row within band
-    last; a stable sort by line keeps the columns in order, and the (up to
-    six) pixels of one column and colour then sit next to each other and
-    are summed into one 6-bit code.
+    For each band and column, every row's colour is compared with the
+    band's other five rows: the first row of each colour gets the 6-bit
+    code of all rows sharing it. A stable sort by line then keeps the
+    columns in order (numpy radix-sorts 16-bit keys).
     """
     height, width = indices.shape
     bands = (height + 5) // 6
-    small = bands * (colours + 1) <= np.iinfo(np.uint16).max
-    key_type = np.uint16 if small else np.int64  # 16-bit keys get numpy's radix sort
-    padded = np.full((bands * 6, width), colours, dtype=key_type)  # padding rows: an extra colour
-    padded[:height] = indices
-    padded += (np.arange(bands * 6, dtype=key_type) // 6 * (colours + 1))[:, None]
-    line = np.ascontiguousarray(padded.reshape(bands, 6, width).transpose(0, 2, 1)).ravel()
-    order = np.argsort(line, kind="stable")
-    sorted_line = line[order].astype(np.int64)
-    position = order.astype(np.int32 if order.size < 2**31 else np.int64)
-    column = (position // 6) % width
-    bit = np.left_shift(np.int32(1), position % 6)
-    boundary = np.empty(order.size, dtype=bool)
-    boundary[0] = True
-    boundary[1:] = (sorted_line[1:] != sorted_line[:-1]) | (column[1:] != column[:-1])
-    starts = np.flatnonzero(boundary)
-    codes = np.add.reduceat(bit, starts)
-    entry_line, entry_column = sorted_line[starts], column[starts]
-    band, colour = np.divmod(entry_line, colours + 1)
-    real = colour < colours
-    return band[real] * colours + colour[real], entry_column[real], codes[real]
+    padded = np.full((6, bands, width), colours, dtype=np.uint16)  # padding rows: an extra colour
+    padded.reshape(6, bands * width)[:, : height // 6 * width] = (
+        indices[: height // 6 * 6].reshape(height // 6, 6, width).transpose(1, 0, 2).reshape(6, -1))
+    for row in range(height // 6 * 6, height):
+        padded[row % 6, row // 6] = indices[row]
+    rows = padded  # (row in band, band, column): each row's plane is contiguous
+    codes = np.zeros((6, bands, width), dtype=np.uint8)
+    first = np.ones((6, bands, width), dtype=bool)
+    for j in range(6):
+        for k in range(6):
+            same = rows[k] == rows[j]
+            codes[j] |= same.view(np.uint8) << np.uint8(k)
+            if k < j:
+                first[j] &= ~same
+    codes = np.ascontiguousarray(codes.transpose(1, 2, 0))  # (band, column, row)
+    colour = np.ascontiguousarray(rows.transpose(1, 2, 0))
+    keep = (np.ascontiguousarray(first.transpose(1, 2, 0)) & (colour < colours)).ravel()
+    position = np.flatnonzero(keep)
+    band_of = position // (6 * width)
+    line = band_of * colours + colour.ravel()[position].astype(np.int64)
+    key_type = np.uint16 if bands * colours <= np.iinfo(np.uint16).max else np.int64
+    order = np.argsort(line.astype(key_type), kind="stable")
+    position = position[order]
+    return line[order], (position // 6) % width, codes.ravel()[position]
 
 
-def _run_length_lines(line: np.ndarray, column: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, list[bytes]]:
-    """Sixel entries as characters, one bytes object per line.
+def _sixel_data(line: np.ndarray, column: np.ndarray, codes: np.ndarray, colours: int) -> bytes:
+    """Sixel entries as the data part of the DCS string, built as one array.
 
-    Each entry either continues the run before it or starts a new one,
-    preceded by a run of blank sixels ("?") for the gap. Runs of 4 or more
-    become ``!n<char>``; trailing blanks are never written. Returns the
-    line numbers and their bytes.
+    Per line: ``$`` (same band) or ``-`` (next band) before it, ``#n`` to
+    select its colour, then runs. Each entry either continues the run
+    before it or starts a new one, preceded by a run of blank sixels
+    ("?") for the gap; runs of 4 or more become ``!n<char>``; trailing
+    blanks are never written.
     """
     if codes.size == 0:
-        return np.zeros(0, dtype=np.int64), []
+        return b""
     values = codes.astype(np.int64) + 63
     new_line = np.empty(codes.size, dtype=bool)
     new_line[0] = True
@@ -152,46 +143,65 @@ def _run_length_lines(line: np.ndarray, column: np.ndarray, codes: np.ndarray) -
     continues[1:] &= values[1:] == values[:-1]
     starts = np.flatnonzero(~continues)
     run_lengths = np.diff(np.append(starts, codes.size))
-    # Up to three events per run, in order: end of previous line, blank gap, the run itself.
-    events_value = np.zeros((starts.size, 3), dtype=np.int64)
-    events_length = np.zeros((starts.size, 3), dtype=np.int64)
-    events_valid = np.zeros((starts.size, 3), dtype=bool)
-    events_valid[1:, 0] = new_line[starts[1:]]
-    events_length[:, 0] = 1
+    starts_line = new_line[starts]
+    band = line[starts] // colours
+    previous_band = np.empty_like(band)
+    previous_band[0] = band[0]
+    previous_band[1:] = band[:-1]
+    # Up to four events per run: line separator, colour selection, blank gap, the run itself.
+    value = np.zeros((starts.size, 4), dtype=np.int64)
+    length = np.ones((starts.size, 4), dtype=np.int64)
+    kind = np.zeros((starts.size, 4), dtype=np.int8)  # 0 run, 1 "#n", 2 literal
+    valid = np.zeros((starts.size, 4), dtype=bool)
+    valid[1:, 0] = starts_line[1:]
+    value[:, 0] = np.where(band == previous_band, ord("$"), ord("-"))
+    length[:, 0] = np.maximum(band - previous_band, 1)
+    kind[:, 0] = 2
+    valid[:, 1] = starts_line
+    value[:, 1] = line[starts] % colours
+    kind[:, 1] = 1
     start_gaps = gap[starts]
-    events_valid[:, 1] = start_gaps > 0
-    events_value[:, 1] = 63
-    events_length[:, 1] = start_gaps
-    events_valid[:, 2] = True
-    events_value[:, 2] = values[starts]
-    events_length[:, 2] = run_lengths
-    valid = events_valid.ravel()
-    encoded = _encode_runs(events_value.ravel()[valid], events_length.ravel()[valid])
-    return line[new_line], encoded.tobytes().split(b"\0")
+    valid[:, 2] = start_gaps > 0
+    value[:, 2] = 63
+    length[:, 2] = start_gaps
+    valid[:, 3] = True
+    value[:, 3] = values[starts]
+    length[:, 3] = run_lengths
+    keep = valid.ravel()
+    return _encode_events(value.ravel()[keep], length.ravel()[keep], kind.ravel()[keep]).tobytes()
 
 
-def _encode_runs(values: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """Runs to bytes: value 0 is a one-byte line separator, runs of 4+ are ``!n<char>``."""
-    separator = values == 0
-    long_run = (lengths >= 4) & ~separator
-    digits = 1 + (lengths >= 10) + (lengths >= 100) + (lengths >= 1000) + (lengths >= 10000)
-    size = np.where(long_run, 2 + digits, lengths)
+def _digits(numbers: np.ndarray) -> np.ndarray:
+    return 1 + (numbers >= 10) + (numbers >= 100) + (numbers >= 1000) + (numbers >= 10000)
+
+
+def _encode_events(values: np.ndarray, lengths: np.ndarray, kinds: np.ndarray) -> np.ndarray:
+    """Events to bytes: runs (``!n<char>`` from 4 on), colour selections ``#n``, literal repeats."""
+    header = kinds == 1
+    long_run = (lengths >= 4) & (kinds == 0)
+    plain = ~header & ~long_run
+    run_digits = _digits(lengths)
+    colour_digits = _digits(values)
+    size = np.where(long_run, 2 + run_digits, np.where(header, 1 + colour_digits, lengths))
     ends = np.cumsum(size)
     offsets = ends - size
     out = np.empty(int(ends[-1]), dtype=np.uint8)
-    short = ~long_run
-    short_lengths = lengths[short]
-    fill_base = np.repeat(offsets[short], short_lengths)
-    within = np.arange(fill_base.size) - np.repeat(np.cumsum(short_lengths) - short_lengths, short_lengths)
-    out[fill_base + within] = np.repeat(values[short], short_lengths)
-    long_offsets, long_lengths, long_digits = offsets[long_run], lengths[long_run], digits[long_run]
-    out[long_offsets] = ord("!")
-    for place in range(int(long_digits.max(initial=0))):
-        has = long_digits > place
-        power = 10 ** (long_digits[has] - 1 - place)
-        out[long_offsets[has] + 1 + place] = (long_lengths[has] // power) % 10 + ord("0")
-    out[long_offsets + 1 + long_digits] = values[long_run]
+    plain_lengths = lengths[plain]
+    fill_base = np.repeat(offsets[plain], plain_lengths)
+    within = np.arange(fill_base.size) - np.repeat(np.cumsum(plain_lengths) - plain_lengths, plain_lengths)
+    out[fill_base + within] = np.repeat(values[plain], plain_lengths)
+    _write_numbers(out, offsets[long_run], lengths[long_run], run_digits[long_run], ord("!"))
+    out[offsets[long_run] + 1 + run_digits[long_run]] = values[long_run]
+    _write_numbers(out, offsets[header], values[header], colour_digits[header], ord("#"))
     return out
+
+
+def _write_numbers(out: np.ndarray, offsets: np.ndarray, numbers: np.ndarray, digits: np.ndarray, prefix: int) -> None:
+    out[offsets] = prefix
+    for place in range(int(digits.max(initial=0))):
+        has = digits > place
+        power = 10 ** (digits[has] - 1 - place)
+        out[offsets[has] + 1 + place] = (numbers[has] // power) % 10 + ord("0")
 
 
 def _is_grey(rgb: np.ndarray) -> bool:
