@@ -70,17 +70,18 @@ def bench_protocols(images: dict[str, Path], repeat: int, workdir: Path) -> None
     print(f"{'image':34} {'protocol':10} {'ms':>8} {'bytes':>10}")
     for label, path in images.items():
         for protocol in PROTOCOLS:
-            ms, data = median_ms(lambda: file_to_bytes(path, protocol), repeat)
+            ms, data = median_ms(lambda path=path, protocol=protocol: file_to_bytes(path, protocol), repeat)
             print(f"{label:34} {protocol:10} {ms:8.1f} {len(data):10,}")  # type: ignore[arg-type]
-        ms_render, _ = median_ms(lambda: render(path, 0, ViewState()), repeat)
+        ms_render, _ = median_ms(lambda path=path: render(path, 0, ViewState()), repeat)
         print(f"{label:34} {'(render)':10} {ms_render:8.1f}")
         dcm2pnm = shutil.which("dcm2pnm")
         if dcm2pnm:
             out = workdir / "peer.png"
             ms_peer, result = median_ms(
-                lambda: subprocess.run([dcm2pnm, "+on", "+Wm", str(path), str(out)], capture_output=True), max(3, repeat // 3))
+                lambda dcm2pnm=dcm2pnm, path=path, out=out: subprocess.run(
+                    [dcm2pnm, "+on", "+Wm", str(path), str(out)], capture_output=True, check=False), max(3, repeat // 3))
             if result.returncode == 0:  # type: ignore[attr-defined]
-                ms_ours, _ = median_ms(lambda: file_to_bytes(path, "kitty"), repeat)
+                ms_ours, _ = median_ms(lambda path=path: file_to_bytes(path, "kitty"), repeat)
                 print(f"{label:34} {'dcm2pnm':10} {ms_peer:8.1f} {out.stat().st_size:10,}  "
                       f"(process incl. start-up; tui-pacs kitty is {ms_peer / ms_ours:.1f}x faster)")
             else:
@@ -92,7 +93,7 @@ def bench_protocols(images: dict[str, Path], repeat: int, workdir: Path) -> None
         image = render(next(iter(images.values())), 0, ViewState())
         png = workdir / "ct.png"
         Image.fromarray(image).save(png)
-        ms_peer, result = median_ms(lambda: subprocess.run([img2sixel, str(png)], capture_output=True), max(3, repeat // 3))
+        ms_peer, result = median_ms(lambda: subprocess.run([img2sixel, str(png)], capture_output=True, check=False), max(3, repeat // 3))
         ms_ours, ours = median_ms(lambda: encoder_for("sixel").encode(image, Placement()), repeat)
         print(f"\nsixel encode only, 512x512 CT: tui-pacs {ms_ours:.1f} ms, {len(ours):,} bytes; "  # type: ignore[arg-type]
               f"img2sixel {ms_peer:.1f} ms (process), {len(result.stdout):,} bytes")  # type: ignore[attr-defined]

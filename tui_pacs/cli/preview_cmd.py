@@ -5,10 +5,14 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from tui_pacs.cli.context import AppContext, pass_app
+
+if TYPE_CHECKING:
+    from tui_pacs.imaging.probe import TerminalCapabilities
 
 PROTOCOL_CHOICES = ["auto", "kitty", "sixel", "iterm", "blocks", "blocks256"]
 
@@ -61,7 +65,7 @@ def preview_cmd(
     out_fd = _fileno(out)
     is_tty = out_fd is not None and os.isatty(out_fd)
     protocol, capabilities = _pick_protocol(app, protocol, probe=is_tty)
-    terminal = terminal_size(out_fd, capabilities.cell_size if capabilities else None)
+    terminal = terminal_size(out_fd, capabilities.cell_size)
     columns, rows = size if size else (terminal.columns, max(1, terminal.rows - 1))
     if protocol.startswith("blocks"):
         box = (columns, 2 * rows)
@@ -79,7 +83,7 @@ def preview_cmd(
     out.flush()
 
 
-def _pick_protocol(app: AppContext, requested: str, *, probe: bool) -> tuple[str, object | None]:
+def _pick_protocol(app: AppContext, requested: str, *, probe: bool) -> tuple[str, TerminalCapabilities]:
     from tui_pacs.imaging.probe import TerminalCapabilities, choose_protocol, probe_terminal
     from tui_pacs.imaging.tmux import inside_tmux, passthrough_allowed
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 from pydicom.dataset import Dataset
-from pydicom.pixels import apply_color_lut
+from pydicom.pixels.processing import apply_color_lut
 
 from tui_pacs.imaging.errors import ImagingError
 from tui_pacs.imaging.lut import apply_window

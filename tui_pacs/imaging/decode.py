@@ -21,12 +21,12 @@ import numpy as np
 import pydicom
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.errors import InvalidDicomError
-from pydicom.pixels import pixel_array
+from pydicom.pixels.utils import pixel_array
 from pydicom.uid import (
+    UID,
     ExplicitVRBigEndian,
     ExplicitVRLittleEndian,
     ImplicitVRLittleEndian,
-    UID,
 )
 
 from tui_pacs.imaging.errors import ImagingError

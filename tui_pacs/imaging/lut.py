@@ -60,7 +60,8 @@ def grey_to_display(stored: np.ndarray, ds: Dataset, view: ViewState) -> np.ndar
             domain = np.arange(low, high + 1, dtype=np.float64)
             counts = np.bincount(offsets.ravel(), minlength=domain.size)
             table = _pipeline(domain, ds, view, counts)
-            return table[offsets]
+            shown: np.ndarray = table[offsets]
+            return shown
     values = np.asarray(stored, dtype=np.float64)
     finite = np.isfinite(values)
     if not finite.all():
@@ -73,7 +74,8 @@ def _pipeline(values: np.ndarray, ds: Dataset, view: ViewState, counts: np.ndarr
     voi = _voi(modality, ds, view, counts)
     if presentation_inverts(ds) != view.invert:
         voi = 255.0 - voi
-    return np.clip(np.rint(voi), 0, 255).astype(np.uint8)
+    p_values: np.ndarray = np.clip(np.rint(voi), 0, 255).astype(np.uint8)
+    return p_values
 
 
 def presentation_inverts(ds: Dataset) -> bool:
@@ -177,7 +179,8 @@ def apply_lut_item(values: np.ndarray, item: Dataset, ds: Dataset) -> np.ndarray
         first -= 65536  # the descriptor's first value is SS for signed pixels
     data = lut_data(item)[:entries]
     index = np.clip(np.rint(values) - first, 0, data.size - 1).astype(np.int64)
-    return data[index].astype(np.float64)
+    mapped: np.ndarray = data[index].astype(np.float64)
+    return mapped
 
 
 def lut_data(item: Dataset) -> np.ndarray:
@@ -204,7 +207,7 @@ def _as_floats(value: object) -> list[float]:
         return []
     items = value if isinstance(value, list | tuple) or hasattr(value, "__iter__") and not isinstance(value, str | bytes) else [value]
     result = []
-    for item in items:  # type: ignore[union-attr]
+    for item in items:
         try:
             result.append(float(item))
         except (TypeError, ValueError):

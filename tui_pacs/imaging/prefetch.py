@@ -16,6 +16,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Self
 
 import numpy as np
 
@@ -52,7 +53,7 @@ class SeriesPrefetcher:
     def __len__(self) -> int:
         return len(self._paths)
 
-    def __enter__(self) -> SeriesPrefetcher:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -97,7 +98,7 @@ class SeriesPrefetcher:
         future: Future[np.ndarray] = Future()
         try:
             future.set_result(self._render(self._paths[index], 0, self._view))
-        except Exception as exc:  # handed to the caller by future.result()
+        except Exception as exc:  # noqa: BLE001 -- handed to the caller by future.result()
             future.set_exception(exc)
         with self._lock:
             self._futures[index] = future

@@ -38,8 +38,8 @@ MIN_TIMEOUT = 1.0
 CHOICES = ("auto", "kitty", "sixel", "iterm", "blocks", "blocks256")
 
 _DA1 = re.compile(rb"\x1b\[\?([\d;]*)c")
-_XTVERSION = re.compile(rb"\x1bP>\|(.*?)\x1b\\", re.S)
-_KITTY = re.compile(rb"\x1b_Gi=%d;(.*?)\x1b\\" % KITTY_QUERY_ID, re.S)
+_XTVERSION = re.compile(rb"\x1bP>\|(.*?)\x1b\\", re.DOTALL)
+_KITTY = re.compile(rb"\x1b_Gi=%d;(.*?)\x1b\\" % KITTY_QUERY_ID, re.DOTALL)
 _CELL = re.compile(rb"\x1b\[6;(\d+);(\d+)t")
 _ITERM_NAMES = ("iterm2", "wezterm", "mlterm")
 

@@ -14,7 +14,6 @@ import re
 import numpy as np
 from PIL import Image
 
-
 # --- kitty -----------------------------------------------------------------------------------
 
 

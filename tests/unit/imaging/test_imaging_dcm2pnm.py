@@ -25,7 +25,7 @@ def _dcm2pnm(path: Path, window: Window, out: Path) -> np.ndarray:
     executable = require_tool("dcm2pnm")
     result = subprocess.run(
         [executable, "+on", "+Ww", repr(window.center), repr(window.width), str(path), str(out)],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True, text=True, timeout=60, check=False,
     )
     assert result.returncode == 0, result.stderr
     return np.asarray(Image.open(out)).astype(np.int64)

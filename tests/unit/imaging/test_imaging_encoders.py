@@ -8,7 +8,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import bundled
-from graphics_readers import png_pixels, read_halfblocks, read_iterm, read_kitty, read_sixel, xterm256_rgb
+from graphics_readers import (
+    png_pixels,
+    read_halfblocks,
+    read_iterm,
+    read_kitty,
+    read_sixel,
+    xterm256_rgb,
+)
 
 from tests.support.tools import require_tool
 from tui_pacs.imaging.encoders import Placement, encoder_for
@@ -93,7 +100,7 @@ def test_sixel_greyscale_round_trip_within_one_level(ct: np.ndarray, levels: int
     step = 255 / (levels - 1)
     error = np.abs(pixels[..., 0].astype(int) - ct)
     assert error.max() <= step / 2 + 1.5  # half a level, plus percent rounding of the register
-    registers = set(int(n) for n in __import__("re").findall(rb"#(\d+);2;", data))
+    registers = {int(n) for n in __import__("re").findall(rb"#(\d+);2;", data)}
     assert len(registers) <= levels and len(registers) > levels // 2
 
 

@@ -7,7 +7,13 @@ import pytest
 from conftest import mono_dataset, ramp
 from pydicom.dataset import Dataset
 
-from tui_pacs.imaging.lut import apply_window, default_window, grey_to_display, modality_lut, window_presets
+from tui_pacs.imaging.lut import (
+    apply_window,
+    default_window,
+    grey_to_display,
+    modality_lut,
+    window_presets,
+)
 from tui_pacs.imaging.render import render
 from tui_pacs.imaging.viewstate import ViewState, Window
 

@@ -87,7 +87,7 @@ def test_bad_arguments_are_usage_errors(tmp_path: Path) -> None:
 def test_a_file_without_pixels_is_one_line_not_a_traceback(tmp_path: Path) -> None:
     env = dict(os.environ, TUI_PACS_HOME=str(tmp_path))
     result = subprocess.run([sys.executable, "-m", "tui_pacs", "preview", "--protocol", "blocks",
-                             str(bundled("rtplan.dcm"))], capture_output=True, text=True, env=env, timeout=60)
+                             str(bundled("rtplan.dcm"))], capture_output=True, text=True, env=env, timeout=60, check=False)
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == ["error: Cannot show image: no pixel data: it is a RT Plan Storage object"]
 

@@ -12,7 +12,13 @@ from collections.abc import Iterator
 
 import pytest
 
-from tui_pacs.imaging.probe import PROBE, TerminalCapabilities, choose_protocol, parse_replies, probe_terminal
+from tui_pacs.imaging.probe import (
+    PROBE,
+    TerminalCapabilities,
+    choose_protocol,
+    parse_replies,
+    probe_terminal,
+)
 
 KITTY_REPLIES = b"\x1bP>|kitty(0.26.5)\x1b\\" + b"\x1b_Gi=31;OK\x1b\\" + b"\x1b[6;20;10t" + b"\x1b[?62;c"
 XTERM_VT340_REPLIES = b"\x1bP>|XTerm(379)\x1b\\" + b"\x1b[6;17;9t" + b"\x1b[?63;1;2;4;6;9;15;16;22;28c"
@@ -134,7 +140,7 @@ def test_importing_imaging_touches_no_terminal_and_no_textual() -> None:
             "encoders.kitty", "encoders.sixel", "encoders.iterm", "encoders.halfblock")]
         code = f"import sys; [__import__(m) for m in {modules!r}]; assert 'textual' not in sys.modules"
         result = subprocess.run([sys.executable, "-c", code], stdin=slave, stdout=slave, stderr=subprocess.PIPE,
-                                timeout=60, start_new_session=True)
+                                timeout=60, start_new_session=True, check=False)
         assert result.returncode == 0, result.stderr.decode()
         os.set_blocking(master, False)
         try:

@@ -10,6 +10,8 @@ only re-sent when they change along a line, which keeps flat regions cheap.
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 from PIL import Image
 
@@ -48,8 +50,10 @@ class HalfBlock256Encoder:
         top = indices[0::2]
         bottom = np.full(top.shape, -1, dtype=np.int64)
         bottom[: indices[1::2].shape[0]] = indices[1::2]
-        fg = [[f"38;5;{i}" for i in row] for row in top.tolist()]
-        bg = [[f"48;5;{i}" if i >= 0 else "49" for i in row] for row in bottom.tolist()]
+        top_rows = cast(list[list[int]], top.tolist())
+        bottom_rows = cast(list[list[int]], bottom.tolist())
+        fg = [[f"38;5;{i}" for i in row] for row in top_rows]
+        bg = [[f"48;5;{i}" if i >= 0 else "49" for i in row] for row in bottom_rows]
         return _lines(fg, bg)
 
     def clear(self, placement: Placement) -> bytes:
@@ -89,7 +93,8 @@ def xterm256_index(rgb: np.ndarray) -> np.ndarray:
     grey_rgb = GREY_RAMP[ramp][..., None]
     cube_error = ((values - cube_rgb) ** 2).sum(axis=-1)
     grey_error = ((values - grey_rgb) ** 2).sum(axis=-1)
-    return np.where(grey_error < cube_error, 232 + ramp, cube_index)
+    nearest: np.ndarray = np.where(grey_error < cube_error, 232 + ramp, cube_index)
+    return nearest
 
 
 def _pairs(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
