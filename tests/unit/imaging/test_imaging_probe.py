@@ -151,3 +151,57 @@ def test_importing_imaging_touches_no_terminal_and_no_textual() -> None:
     finally:
         os.close(master)
         os.close(slave)
+
+
+def _preview_on_pty(replies: bytes, rows: int, cols: int, tmp_path: object, env_extra: dict[str, str]) -> bytes:
+    """Run ``tui-pacs preview`` (protocol auto) with a pty as its controlling terminal; return what it wrote."""
+    import fcntl
+    import struct
+
+    from conftest import bundled
+
+    master, slave = os.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+
+    def become_controlling_terminal() -> None:
+        os.setsid()
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+    env = {k: v for k, v in os.environ.items() if k not in ("TUI_PACS_GRAPHICS", "TMUX", "COLORTERM", "TERM_PROGRAM")}
+    env.update(TUI_PACS_HOME=str(tmp_path), **env_extra)
+    process = subprocess.Popen([sys.executable, "-m", "tui_pacs", "preview", str(bundled("MR_small.dcm"))],
+                               stdin=slave, stdout=slave, stderr=slave, env=env,
+                               preexec_fn=become_controlling_terminal)  # noqa: PLW1509 -- needs a controlling tty
+    os.close(slave)
+    output = b""
+    answered = False
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        output += chunk
+        if not answered and b"\x1b[c" in output:
+            if replies:
+                os.write(master, replies)
+            answered = True
+    process.wait(timeout=60)
+    os.close(master)
+    assert process.returncode == 0, output[-500:]
+    return output
+
+
+def test_preview_probes_once_at_start_and_uses_the_answer(tmp_path: object) -> None:
+    output = _preview_on_pty(KITTY_REPLIES, 24, 80, tmp_path, {})
+    assert output.count(PROBE) == 1
+    assert b"\x1b_Ga=T,f=100" in output.split(PROBE, 1)[1]
+
+
+def test_preview_on_a_silent_0x0_terminal_falls_back_to_blocks(tmp_path: object) -> None:
+    output = _preview_on_pty(b"", 0, 0, tmp_path, {"COLORTERM": "truecolor"})
+    assert output.count(PROBE) == 1
+    after = output.split(PROBE, 1)[1]
+    assert "\u2580".encode() in after and b"\x1b[38;2;" in after and b"\x1b_G" not in after
