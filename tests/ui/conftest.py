@@ -57,12 +57,16 @@ def empty_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Paths:
 
 @pytest.fixture
 def make_app() -> Callable[..., object]:
-    """Build a WorkstationApp for a home, with a config file written first if given."""
+    """Build a WorkstationApp for a home, with a config file written first if given.
+
+    The SCP stays off unless a test asks (``run_scp=True``): tests run side by side.
+    """
     from tui_pacs.ui.app import WorkstationApp
 
     def build(paths: Paths, config_text: str | None = None, **kwargs: object) -> WorkstationApp:
         if config_text is not None:
             paths.config_file.write_text(config_text, encoding="utf-8")
+        kwargs.setdefault("run_scp", False)
         return WorkstationApp(paths, load_config(paths.config_file), **kwargs)
 
     return build

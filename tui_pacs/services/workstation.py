@@ -1,9 +1,12 @@
 """The node as the workstation sees it: run embedded, or attached to a running ``serve``.
 
-Embedded, the TUI process runs the transfer queue (and the SCP, once the
-server service is in the build) and closing the TUI stops them. Attached,
-a ``tui-pacs serve`` on the same home runs them; the TUI reads the same
-archive and job rows, and leaving it leaves the server running.
+Embedded, the TUI process runs the SCP (with its event bus and control
+socket, so another TUI can attach to it) and closing the TUI stops it.
+Attached, a ``tui-pacs serve`` on the same home runs the SCP; the TUI follows
+its events over the control socket, reads the same archive and job rows, and
+leaving it leaves the server running. Either way this process runs a
+transfer queue for the jobs it submits: jobs are claimed rows, so two
+queues on one home never run the same job.
 
 Every method that touches SQLite or the network is blocking and meant for a
 thread worker; :meth:`start` and :meth:`stop` are coroutines for the loop.
@@ -19,6 +22,7 @@ from typing import Any
 
 from tui_pacs.config.model import Config
 from tui_pacs.config.paths import Paths
+from tui_pacs.domain.errors import TuiPacsError
 from tui_pacs.domain.events import Event
 from tui_pacs.services.queue import TransferQueue
 from tui_pacs.store.archive import Archive
@@ -30,15 +34,19 @@ EMBEDDED, ATTACHED = "embedded", "attached"
 
 
 class Workstation:
-    """The archive, the job rows and (embedded) the transfer queue of one home."""
+    """The archive, the job rows, the transfer queue and (embedded) the SCP of one home."""
 
-    def __init__(self, paths: Paths, config: Config, publish: Callable[[Event], None] | None = None) -> None:
+    def __init__(self, paths: Paths, config: Config, publish: Callable[[Event], None] | None = None, *,
+                 run_scp: bool = True) -> None:
         self.paths = paths
         self.config = config
         self.publish = publish or (lambda event: None)
+        self.run_scp = run_scp
         self.mode = EMBEDDED
         self.archive: Archive | None = None
         self.queue: TransferQueue | None = None
+        self.server: Any = None
+        self.bus: Any = None
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[Any]] = []
         self.detail = ""
@@ -46,21 +54,105 @@ class Workstation:
     # -- life cycle (on the loop) -------------------------------------------------------------
 
     async def start(self) -> None:
-        """Open the archive and run the queue in this process (embedded mode)."""
-        self.archive = await asyncio.to_thread(self._open_archive)
-        self.queue = TransferQueue(self.archive, self.config, publish=self.publish)
+        """Attach to a running ``serve`` of this home, else run the node in this process."""
+        status = await self._running_server()
+        if status is not None:
+            await self._start_attached(status)
+        else:
+            await self._start_embedded()
+        self.queue = TransferQueue(self.archive, self.config, publish=self._publish_job)  # type: ignore[arg-type]
         self._tasks.append(asyncio.create_task(self.queue.serve(self._stop), name="transfer-queue"))
+
+    async def _running_server(self) -> dict[str, Any] | None:
+        if not self.paths.socket_file.exists():
+            return None
+        from tui_pacs.services.control import send_command
+
+        try:
+            status = await asyncio.wait_for(send_command(self.paths, "status"), timeout=2.0)
+        except (TuiPacsError, OSError, asyncio.TimeoutError, ValueError) as exc:
+            log.info("no running server to attach to (%s)", exc)
+            return None
+        return status if isinstance(status, dict) else {}
+
+    async def _start_attached(self, status: dict[str, Any]) -> None:
+        """Read the shared archive and follow the server's events; its SCP stays its own."""
+        self.mode = ATTACHED
+        self.archive = await asyncio.to_thread(self._open_shared_archive)
+        self._tasks.append(asyncio.create_task(self._follow(), name="attach"))
+        self.detail = (f"{status.get('ae_title', self.config.local.ae_title)}:{status.get('port', '?')}"
+                       " · attached to tui-pacs serve")
+        log.info("attached to the running server on %s", self.paths.socket_file)
+
+    async def _follow(self) -> None:
+        from tui_pacs.domain.events import ServerStopped
+        from tui_pacs.services.control import attach
+
+        try:
+            async for event in attach(self.paths):
+                self.publish(event)
+        except (TuiPacsError, OSError, ValueError) as exc:
+            log.warning("lost the running server: %s", exc)
+        if not self._stop.is_set():
+            self.detail = f"{self.config.local.ae_title} · attached, but the server has stopped"
+            self.publish(ServerStopped(ae_title=self.config.local.ae_title))
+
+    async def _start_embedded(self) -> None:
+        """Own archive, and the SCP with its bus and control socket unless told not to."""
+        self.mode = EMBEDDED
+        self.archive = await asyncio.to_thread(self._open_archive)
         local = self.config.local
-        self.detail = f"{local.ae_title} · embedded (transfer queue; SCP not in this build)"
-        log.info("workstation started embedded on %s", self.paths.data_dir)
+        if not self.run_scp:
+            self.detail = f"{local.ae_title} · embedded, SCP off"
+            return
+        from tui_pacs.services.bus import EventBus
+        from tui_pacs.services.server import ServeService
+
+        self.bus = EventBus(asyncio.get_running_loop())
+        subscription = self.bus.subscribe(maxsize=10_000)
+        self._tasks.append(asyncio.create_task(self._deliver(subscription), name="bus"))
+        service = ServeService(self.paths, self.config, self.bus)
+        try:
+            await service.start()
+        except TuiPacsError as exc:
+            self.detail = f"{local.ae_title} · embedded, SCP not listening: {exc.message}"
+            log.error("the SCP did not start: %s", exc.message)
+            return
+        self.server = service
+        self.detail = f"{local.ae_title}@{local.bind}:{service.port} · embedded node"
+
+    async def _deliver(self, subscription: Any) -> None:
+        async for event in subscription:
+            self.publish(event)
+
+    def _publish_job(self, event: Event) -> None:
+        # Through the bus when we serve one, so attached TUIs see our jobs too.
+        if self.bus is not None:
+            self.bus.publish(event)
+        else:
+            self.publish(event)
 
     def _open_archive(self) -> Archive:
         self.paths.ensure()
         return Archive.open(self.paths, self.config)
 
+    def _open_shared_archive(self) -> Archive:
+        # Not Archive.open: that sweeps the incoming folder under the server's open associations.
+        archive = Archive(self.paths.index_file, self.paths.store_dir, self.config.archive)
+        archive.index.open()
+        return archive
+
     async def stop(self) -> None:
+        """Stop what this process runs; an attached server keeps running."""
         self._stop.set()
+        if self.server is not None:
+            await self.server.stop(grace=5.0)
+            self.server = None
+        if self.bus is not None:
+            self.bus.close()
         for task in self._tasks:
+            if task.get_name() == "attach":
+                task.cancel()
             with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
                 await asyncio.wait_for(task, timeout=5)
         self._tasks.clear()

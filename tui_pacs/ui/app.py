@@ -18,7 +18,7 @@ from textual.worker import Worker
 from tui_pacs.config.model import Config
 from tui_pacs.config.paths import Paths
 from tui_pacs.services.local_browser import LocalBrowser
-from tui_pacs.domain.events import Event, InstanceStored, JobProgress
+from tui_pacs.domain.events import Event, InstanceStored, JobProgress, ServerStarted, ServerStopped
 from tui_pacs.services.log_records import LogBuffer
 from tui_pacs.services.workstation import Workstation
 from tui_pacs.domain.attributes import Level
@@ -29,9 +29,11 @@ from tui_pacs.ui.palette import WorkstationCommands
 from tui_pacs.ui.panes.base import Pane
 from tui_pacs.ui.panes.local.pane import LocalPane
 from tui_pacs.ui.panes.local.record_table import RecordTable
+from tui_pacs.ui.panes.log.associations import AssociationTable
 from tui_pacs.ui.panes.log.pane import LogPane
+from tui_pacs.ui.panes.nodes.node_list import NodeList
 from tui_pacs.ui.panes.nodes.pane import NodesPane
-from tui_pacs.ui.panes.placeholder import PendingNotice
+from tui_pacs.ui.panes.nodes.results_table import ResultsTable
 from tui_pacs.ui.panes.preview.pane import PreviewPane
 from tui_pacs.ui.panes.transfers.pane import TransfersPane
 from tui_pacs.ui.themes import TEXTUAL_THEMES, THEME_NAMES, theme_css_paths
@@ -64,13 +66,15 @@ class WorkstationApp(App[None]):
     ]
 
     def __init__(self, paths: Paths, config: Config, *,
-                 log_buffer: LogBuffer | None = None, workstation: Workstation | None = None) -> None:
+                 log_buffer: LogBuffer | None = None, workstation: Workstation | None = None,
+                 run_scp: bool = True, graphics: str = "blocks") -> None:
         super().__init__()
         self.paths = paths
         self.config = config
         self.log_buffer = log_buffer or LogBuffer()
+        self.graphics = graphics
         self.browser = LocalBrowser(paths, config, lambda: self.workstation.archive)
-        self.workstation = workstation or Workstation(paths, config)
+        self.workstation = workstation or Workstation(paths, config, run_scp=run_scp)
         self.workstation.publish = self.on_node_event
         self.workstation_theme = config.theme if config.theme in THEME_NAMES else "dark"
 
@@ -82,18 +86,15 @@ class WorkstationApp(App[None]):
             with TabPane("1 Local", id="local"):
                 yield LocalPane(self.browser, id="local-pane")
             with TabPane("2 Nodes", id="nodes"):
-                yield NodesPane(id="nodes-pane")
+                yield NodesPane(self.workstation, id="nodes-pane")
             with TabPane("3 Transfers", id="transfers"):
                 yield TransfersPane(self.workstation, id="transfers-pane")
             with TabPane("4 Log", id="log"):
-                yield LogPane(self.log_buffer, self._associations_widget(), id="log-pane")
+                yield LogPane(self.log_buffer, AssociationTable(id="associations"), id="log-pane")
             with TabPane("5 Preview", id="preview"):
-                yield PreviewPane(id="preview-pane")
+                yield PreviewPane(self.browser, self.graphics, id="preview-pane")
         yield Footer()
 
-    def _associations_widget(self) -> PendingNotice:
-        return PendingNotice("The live association table", "the event bus (services/bus.py)",
-                             id="associations")
 
     async def on_mount(self) -> None:
         await self.workstation.start()
@@ -114,7 +115,8 @@ class WorkstationApp(App[None]):
 
     def binding_catalogue(self) -> list[BoundAction]:
         """Every identified binding of the app, its panes and their widgets (help and palette)."""
-        owners: list[type] = [type(self), LocalPane, RecordTable, NodesPane, TransfersPane, LogPane,
+        owners: list[type] = [type(self), LocalPane, RecordTable, NodesPane, NodeList,
+                              ResultsTable, TransfersPane, LogPane,
                               PreviewPane, TagView]
         return catalogue(owners)
 
@@ -152,6 +154,13 @@ class WorkstationApp(App[None]):
     def _preview_requested(self, event: LocalPane.PreviewRequested) -> None:
         self.action_show_pane("preview")
         self.query_one(PreviewPane).show_selection(event.level, event.uid)
+
+    @on(NodesPane.ConfigChanged)
+    def _config_changed(self, event: NodesPane.ConfigChanged) -> None:
+        self.config = event.config
+        self.workstation.config = event.config
+        if self.workstation.queue is not None:
+            self.workstation.queue.config = event.config
 
     @on(LocalPane.SendRequested)
     def _send_requested(self, event: LocalPane.SendRequested) -> None:
@@ -199,11 +208,15 @@ class WorkstationApp(App[None]):
 
     def on_node_event(self, event: Event) -> None:
         """Events from the node (on the loop): route them to the panes that show them."""
+        if AssociationTable.wants(event):
+            self.query_one(AssociationTable).record(event)
+        if isinstance(event, (ServerStarted, ServerStopped)):
+            self.sub_title = self.workstation.describe()
         if isinstance(event, JobProgress):
             self.query_one(TransfersPane).mark_dirty()
             if event.is_final and event.job_kind in ("move", "get", "import"):
                 self.query_one(LocalPane).refresh_rows()
-        elif isinstance(event, InstanceStored):
+        if isinstance(event, InstanceStored):
             self.query_one(LocalPane).refresh_soon()
 
     async def on_unmount(self) -> None:

@@ -25,6 +25,17 @@ def _setup_logging(app_ctx: AppContext, buffer: LogBuffer) -> None:
         logging.getLogger(library).addHandler(handler)
 
 
+def _graphics(configured: str) -> str:
+    """Probe the terminal once, before Textual owns it (the probe reads replies from the tty)."""
+    from tui_pacs.imaging.probe import choose_protocol, probe_terminal
+
+    try:
+        return choose_protocol(probe_terminal(), configured)
+    except Exception:  # a terminal that does not answer still gets half-blocks
+        logging.getLogger("tui_pacs.ui").debug("terminal probe failed", exc_info=True)
+        return "blocks"
+
+
 def run_workstation(app_ctx: AppContext) -> None:
     """Open the workstation on ``app_ctx``'s home (the blocking Textual run loop)."""
     from tui_pacs.ui.app import WorkstationApp
@@ -34,6 +45,6 @@ def run_workstation(app_ctx: AppContext) -> None:
     paths.ensure()
     buffer = LogBuffer()
     _setup_logging(app_ctx, buffer)
-    app = WorkstationApp(paths, config, log_buffer=buffer)
+    app = WorkstationApp(paths, config, log_buffer=buffer, graphics=_graphics(config.graphics))
     app.browser.ensure_archive()
     app.run()

@@ -37,7 +37,7 @@ class LogPane(Pane):
             yield Static("", id="log-level", classes="status-line")
             yield Input(placeholder="filter text (Enter)", id="log-filter")
         yield LogView(self.buffer, id="log-view")
-        yield Static("Associations", classes="status-line")
+        yield Static("Live associations (closed ones stay 5 s)", classes="status-line")
         yield self.associations
 
     def on_mount(self) -> None:
