@@ -16,20 +16,23 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Self
-
-import numpy as np
+from typing import Any, Generic, Self, TypeVar, cast
 
 from tui_pacs.imaging.render import render
 from tui_pacs.imaging.viewstate import ViewState
 
 log = logging.getLogger(__name__)
 
-RenderFunction = Callable[[str | os.PathLike[str], int, ViewState], np.ndarray]
+Product = TypeVar("Product")
 
 
-class SeriesPrefetcher:
-    """Rendered slices of one series, decoded ahead in a background thread."""
+class SeriesPrefetcher(Generic[Product]):
+    """Rendered slices of one series, decoded ahead in a background thread.
+
+    ``render_function`` defaults to :func:`render` (products are 8-bit
+    images); a viewer can pass one that also encodes, so the terminal bytes
+    of the next slices are ready too.
+    """
 
     def __init__(
         self,
@@ -39,14 +42,14 @@ class SeriesPrefetcher:
         ahead: int = 3,
         behind: int = 1,
         cache_size: int = 12,
-        render_function: RenderFunction = render,
+        render_function: Callable[[str | os.PathLike[str], int, ViewState], Product] | None = None,
     ) -> None:
         self._paths = list(paths)
         self._view = view
         self._ahead, self._behind = ahead, behind
         self._cache_size = max(cache_size, ahead + behind + 1)
-        self._render = render_function
-        self._futures: OrderedDict[int, Future[np.ndarray]] = OrderedDict()
+        self._render = render_function or cast(Callable[[Any, int, ViewState], Product], render)
+        self._futures: OrderedDict[int, Future[Product]] = OrderedDict()
         self._lock = threading.Lock()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tui-pacs-prefetch")
 
@@ -73,7 +76,7 @@ class SeriesPrefetcher:
                 future.cancel()
             self._futures.clear()
 
-    def get(self, index: int) -> np.ndarray:
+    def get(self, index: int) -> Product:
         """The rendered slice ``index``; schedules its neighbours. Raises what render raised."""
         if not 0 <= index < len(self._paths):
             raise IndexError(f"slice {index} is outside the series of {len(self._paths)}")
@@ -94,8 +97,8 @@ class SeriesPrefetcher:
     def close(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)
 
-    def _render_now(self, index: int) -> Future[np.ndarray]:
-        future: Future[np.ndarray] = Future()
+    def _render_now(self, index: int) -> Future[Product]:
+        future: Future[Product] = Future()
         try:
             future.set_result(self._render(self._paths[index], 0, self._view))
         except Exception as exc:  # noqa: BLE001 -- handed to the caller by future.result()
@@ -104,7 +107,7 @@ class SeriesPrefetcher:
             self._futures[index] = future
         return future
 
-    def _schedule(self, index: int) -> Future[np.ndarray]:
+    def _schedule(self, index: int) -> Future[Product]:
         with self._lock:
             future = self._futures.get(index)
             if future is None or future.cancelled():

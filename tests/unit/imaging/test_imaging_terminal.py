@@ -134,3 +134,17 @@ def test_prefetcher_with_the_real_render(tmp_path: Path) -> None:
     with SeriesPrefetcher(paths, ViewState(fit=(32, 32))) as series:
         assert series.get(0).shape == (32, 32)
         assert series.get(1).shape == (32, 32)
+
+
+def test_prefetcher_can_prepare_encoded_bytes() -> None:
+    """A viewer may prefetch the terminal bytes, not only the pixels."""
+    from conftest import bundled
+
+    from tui_pacs.imaging.encoders import Placement, encoder_for
+    from tui_pacs.imaging.render import render
+
+    def to_bytes(path: object, frame: int, view: ViewState) -> bytes:
+        return encoder_for("kitty").encode(render(path, frame, view), Placement())  # type: ignore[arg-type]
+
+    with SeriesPrefetcher([bundled("MR_small.dcm")], ViewState(), render_function=to_bytes) as series:
+        assert series.get(0).startswith(b"\x1b_Ga=d")
