@@ -90,10 +90,11 @@ def test_export_then_dcmdump_reads_dicomdir(home: Path, tmp_path: Path) -> None:
 
 
 def test_prune_by_quota(home: Path) -> None:
+    # 39 KB + 10 KB against a 40 KB quota: removing either study is enough.
     run(home, "import", get_testdata_file("CT_small.dcm"), get_testdata_file("MR_small.dcm"))
-    dry = run(home, "prune", "--quota-gb", "0.00001", "--dry-run")
+    dry = run(home, "prune", "--quota-gb", "0.00004", "--dry-run")
     assert dry.returncode == 0 and "would delete 1 studies" in dry.stdout
-    done = run(home, "prune", "--quota-gb", "0.00001")
+    done = run(home, "prune", "--quota-gb", "0.00004")
     assert "deleted 1 studies" in done.stdout
     assert len(json.loads(run(home, "ls", "--json").stdout)) == 1
 
