@@ -172,3 +172,17 @@ async def test_dump_tags_with_search(sample_home, make_app):
         await pilot.press("escape")
         await pilot.pause()
         assert not isinstance(app.screen, TagScreen)
+
+
+async def test_columns_adapt_to_the_terminal_width(sample_home, make_app):
+    app = make_app(sample_home)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_rows(pilot, app.query_one(LocalPane))
+        table = app.query_one(RecordTable)
+        narrow = [str(c.label) for c in table.columns.values()]
+        assert "Birth" not in narrow and "Name" in narrow
+        await pilot.resize_terminal(160, 50)
+        await pilot.pause(0.2)
+        wide = [str(c.label) for c in table.columns.values()]
+        assert "Birth" in wide and "Accession" in wide
+        assert table.row_count == 8

@@ -24,7 +24,12 @@ def find_sample_data() -> Path:
 @click.option("--headless", is_flag=True, help="Only import and list; do not open the workstation.")
 @pass_app
 def demo_cmd(app: AppContext, keep: bool, headless: bool) -> None:
-    """Import the sample data into a fresh temporary home and show it."""
+    """Import the sample data into a fresh temporary home and open the workstation on it.
+
+    Besides the local archive, a demo PACS node (``demo-pacs``) serves the
+    second sample set on a loopback port for as long as the workstation is
+    open, so echo, query, retrieve and send work with no configuration.
+    """
     from tui_pacs.cli.output import print_table
     from tui_pacs.config.paths import resolve_paths
     from tui_pacs.domain.attributes import DEFAULT_KEYS, Level
@@ -37,20 +42,29 @@ def demo_cmd(app: AppContext, keep: bool, headless: bool) -> None:
     demo = AppContext(home=str(home), verbosity=app.verbosity)
     paths = resolve_paths(home)
     paths.ensure()
-    local = source / "local" if (source / "local").is_dir() else source
-    with Archive.open(paths) as archive:
-        report = import_paths(archive, [local])
-        rows = archive.index.find(Query(Level.STUDY, {k: "" for k in DEFAULT_KEYS[Level.STUDY]}))
-    click.echo(f"demo home: {home}")
-    click.echo(f"imported {report.imported} sample instances in {len(report.study_uids)} studies\n")
-    print_table(DEFAULT_KEYS[Level.STUDY], rows)
-    if not headless:
-        try:
-            from tui_pacs.ui.run import run_workstation
-        except ModuleNotFoundError:
-            pass
+    pacs = None
+    try:
+        if headless:
+            local = source / "local" if (source / "local").is_dir() else source
+            with Archive.open(paths) as archive:
+                report = import_paths(archive, [local])
         else:
+            from tui_pacs.services.demo import prepare_demo
+
+            setup, pacs = prepare_demo(home, source)
+            report = setup.report
+        with Archive.open(paths) as archive:
+            rows = archive.index.find(Query(Level.STUDY, {k: "" for k in DEFAULT_KEYS[Level.STUDY]}))
+        click.echo(f"demo home: {home}")
+        click.echo(f"imported {report.imported} sample instances in {len(report.study_uids)} studies\n")
+        print_table(DEFAULT_KEYS[Level.STUDY], rows)
+        if pacs is not None:
+            from tui_pacs.ui.run import run_workstation
+
             run_workstation(demo)
+    finally:
+        if pacs is not None:
+            pacs.stop()
     if keep:
         click.echo(f"\nkept {home}; try: tui-pacs --home {home} ls --level series")
     else:

@@ -50,6 +50,28 @@ COLUMNS: dict[Level, tuple[Column, ...]] = {
 }
 
 
+# Below this many terminal columns the study list drops birth date and accession and
+# narrows the text columns, so a row fits an 80x24 terminal without scrolling sideways.
+NARROW_BELOW = 110
+NARROW: dict[Level, tuple[Column, ...]] = {
+    **COLUMNS,
+    Level.STUDY: (
+        Column("PatientName", "Name", 16),
+        Column("PatientID", "ID", 8),
+        Column("StudyDate", "Date", 10),
+        Column("ModalitiesInStudy", "Mod", 5),
+        Column("StudyDescription", "Description", 16),
+        Column("NumberOfStudyRelatedSeries", "Se", 2),
+        Column("NumberOfStudyRelatedInstances", "Im", 3),
+    ),
+}
+
+
+def columns_for(level: Level, width: int) -> tuple[Column, ...]:
+    """The columns that fit ``width`` terminal cells."""
+    return (NARROW if width < NARROW_BELOW else COLUMNS)[level]
+
+
 def person_name(value: str) -> str:
     """First (alphabetic) component group of a PN, as "Family, Given Middle"."""
     alphabetic = value.split("=")[0]

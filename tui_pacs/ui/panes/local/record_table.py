@@ -17,7 +17,7 @@ from textual.widgets import DataTable
 
 from tui_pacs.domain.attributes import Level
 from tui_pacs.services.local_browser import Page
-from tui_pacs.ui.panes.local.columns import COLUMNS, cell_text
+from tui_pacs.ui.panes.local.columns import Column, cell_text, columns_for
 
 MARK = "●"
 
@@ -47,17 +47,20 @@ class RecordTable(DataTable[Any]):
         self.page: Page | None = None
         self.level: Level | None = None
         self.marked: set[str] = set()
+        self.shown_columns: tuple[Column, ...] = ()
 
     def show_page(self, page: Page, *, cursor_at_end: bool = False) -> None:
         """Replace the rows with ``page``; rebuild the columns when the level changed."""
         level = page.request.level
-        if level is not self.level:
+        columns = columns_for(level, self.app.size.width)
+        if level is not self.level or columns != self.shown_columns:
             self.clear(columns=True)
             self.add_column(" ", key="_mark", width=1)
-            for column in COLUMNS[level]:
+            for column in columns:
                 self.add_column(column.label, key=column.keyword, width=column.width)
-            self.level = level
-            self.marked.clear()
+            if level is not self.level:
+                self.marked.clear()
+            self.level, self.shown_columns = level, columns
         else:
             self.clear()
         self.page = page
@@ -65,10 +68,18 @@ class RecordTable(DataTable[Any]):
         for row in page.rows:
             uid = row[unique]
             mark = MARK if uid in self.marked else ""
-            cells = [mark] + [cell_text(c.keyword, row.get(c.keyword)) for c in COLUMNS[level]]
+            cells = [mark] + [cell_text(c.keyword, row.get(c.keyword)) for c in columns]
             self.add_row(*cells, key=uid)
         if page.rows:
             self.move_cursor(row=len(page.rows) - 1 if cursor_at_end else 0, animate=False)
+
+    def on_resize(self) -> None:
+        """Re-lay the columns when the terminal crosses the narrow/wide boundary."""
+        if self.page is not None and self.level is not None:
+            if columns_for(self.level, self.app.size.width) != self.shown_columns:
+                row = self.cursor_row
+                self.show_page(self.page)
+                self.move_cursor(row=row, animate=False)
 
     @property
     def current_uid(self) -> str | None:

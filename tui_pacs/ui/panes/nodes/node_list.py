@@ -36,7 +36,7 @@ class NodeList(DataTable[Any]):
         self.echoes: dict[str, EchoResult] = {}
 
     def on_mount(self) -> None:
-        for label, width in (("Node", 12), ("AE title", 16), ("Address", 22), ("Get", 4), ("Last echo", 18)):
+        for label, width in (("Node", 12), ("AE title", 16), ("Address", 20), ("Get", 4), ("Last echo", 15)):
             self.add_column(label, key=label, width=width)
 
     def show_nodes(self, nodes: dict[str, RemoteNode]) -> None:
