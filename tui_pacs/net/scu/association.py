@@ -3,7 +3,9 @@
 Every SCU operation goes through :func:`associate`, so every outgoing socket
 gets TCP_NODELAY (through :class:`tui_pacs.net.ae.NodelayApplicationEntity`;
 pynetdicom 3.0.4 never sets it) and every association gets
-:mod:`.dimse_guard` before its reactor loop starts.
+:mod:`.dimse_guard` before its reactor loop starts. Their DUL threads are
+woken by work (:mod:`.dul_wakeup`) instead of polling every millisecond, and
+pynetdicom's per-PDU log formatting is unbound unless its log is wanted.
 """
 
 from __future__ import annotations
@@ -13,15 +15,16 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, NoReturn
 
-from pynetdicom import evt
+from pynetdicom import _handlers, evt
 from pynetdicom.association import Association
 from pynetdicom.presentation import PresentationContext
+from pynetdicom.transport import AddressInformation, AssociationSocket
 
 from tui_pacs.config.model import LocalNode, RemoteNode
 from tui_pacs.net.ae import NodelayApplicationEntity, apply_timeouts, set_nodelay
 from tui_pacs.net.ae import make_ae as make_local_ae
 from tui_pacs.net.errors import AssociationRejected, ConnectionFailed, DimseTimeout, NetError, PeerAborted
-from tui_pacs.net.scu import dimse_guard
+from tui_pacs.net.scu import dimse_guard, dul_wakeup
 
 log = logging.getLogger(__name__)
 
@@ -37,9 +40,48 @@ def _on_connection_open(event: evt.Event) -> None:
     dimse_guard.install(assoc)
 
 
+# pynetdicom binds these to every association while ``_config.LOG_HANDLER_LEVEL`` is
+# "standard": each formats a multi-line dump of every PDU and DIMSE message, whether or
+# not a logger will show it.
+_LOG_HANDLERS = (
+    (evt.EVT_DIMSE_RECV, _handlers.standard_dimse_recv_handler),
+    (evt.EVT_DIMSE_SENT, _handlers.standard_dimse_sent_handler),
+    (evt.EVT_PDU_RECV, _handlers.standard_pdu_recv_handler),
+    (evt.EVT_PDU_SENT, _handlers.standard_pdu_sent_handler),
+)
+
+
+def quiet_pynetdicom(assoc: Association) -> None:
+    """Unbind pynetdicom's per-PDU/per-message log handlers from one association unless
+    the ``pynetdicom`` logger shows INFO (its handlers log at INFO and DEBUG)."""
+    if logging.getLogger("pynetdicom").isEnabledFor(logging.INFO):
+        return
+    for event, handler in _LOG_HANDLERS:
+        assoc.unbind(event, handler)
+
+
+def tune_association(assoc: Association) -> None:
+    """Before an association's threads start: event-driven DUL, no per-PDU log formatting."""
+    quiet_pynetdicom(assoc)
+    dul_wakeup.install(assoc)
+
+
+class ScuApplicationEntity(NodelayApplicationEntity):
+    """The SCU's AE: TCP_NODELAY (from the base class) and :func:`tune_association`
+    on every association it requests, before the association's threads start."""
+
+    def _create_socket(self, assoc: Association, address: AddressInformation,
+                       tls_args: Any) -> AssociationSocket:
+        sock = super()._create_socket(assoc, address, tls_args)
+        tune_association(assoc)
+        return sock
+
+
 def make_ae(calling_ae: str) -> NodelayApplicationEntity:
     """An SCU AE calling as ``calling_ae``, built by :mod:`tui_pacs.net.ae` (TCP_NODELAY before connect)."""
-    return make_local_ae(LocalNode(ae_title=calling_ae))
+    ae = make_local_ae(LocalNode(ae_title=calling_ae))
+    ae.__class__ = ScuApplicationEntity  # same state; adds the per-association tuning
+    return ae
 
 
 @contextmanager

@@ -3,6 +3,14 @@
 Status handling follows the DBx table (see :mod:`.status`): B000, B006 and
 B007 count as stored and are logged; any other non-success status aborts the
 association and raises :class:`StoreRefused` naming the instance and status.
+
+When the peer accepted the file's own transfer syntax (the usual case) the
+data set goes out as the bytes after the file meta (:mod:`.part10`), with no
+pydicom parse or re-encode, and the exchange is driven straight through the
+DIMSE provider under :func:`.dimse_guard.exclusive` (PS3.7 9.1.1: a C-STORE
+request is the command set, then the data set as it sits in the file).
+Anything else (decompression, big endian or deflated conversion, a file
+without usable meta) takes the pydicom path through ``send_c_store``.
 """
 
 from __future__ import annotations
@@ -11,16 +19,19 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from io import BytesIO
 from pathlib import Path
+from typing import Any
 
 from pydicom import dcmread
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 from pydicom.uid import UID
+from pynetdicom.dimse_primitives import C_STORE
 
 from tui_pacs.config.model import RemoteNode
 from tui_pacs.net.errors import Cancelled, StoreRefused
-from tui_pacs.net.scu import dimse_guard
+from tui_pacs.net.scu import dimse_guard, part10, store_request
 from tui_pacs.net.scu.association import associate, make_ae, raise_no_response
 from tui_pacs.net.scu.contexts import UNCOMPRESSED, choose_context, plan_store_contexts
 from tui_pacs.net.scu.status import STORE_WARNINGS, SUCCESS, describe
@@ -90,15 +101,20 @@ def _send_one(assoc: object, node: RemoteNode, item: StoreItem, message_id: int,
               counts: TransferCounts) -> None:
     context, decompress = choose_context(assoc.accepted_contexts,  # type: ignore[attr-defined]
                                          item.sop_class_uid, item.transfer_syntax)
+    target_syntax = context.transfer_syntax[0]
     try:
-        dataset = _read(item, decompress, context.transfer_syntax[0])
+        stored = None if decompress else part10.read_stored(item.path, target_syntax)
+        dataset = _read(item, decompress, target_syntax) if stored is None else None
     except (OSError, InvalidDicomError, ValueError, RuntimeError, NotImplementedError) as exc:
         log.warning("cannot send %s from %s: %s", item.sop_instance_uid, item.path, exc)
         counts.failed += 1
         counts.failures.append((item.sop_instance_uid, f"cannot read or decode the local file: {exc}"))
         return
-    with dimse_guard.exclusive(assoc):  # type: ignore[arg-type]
-        rsp = assoc.send_c_store(dataset, msg_id=message_id)  # type: ignore[attr-defined]
+    if stored is not None:
+        rsp = _send_stored(assoc, int(context.context_id), item, stored, message_id)
+    else:
+        with dimse_guard.exclusive(assoc):  # type: ignore[arg-type]
+            rsp = assoc.send_c_store(dataset, msg_id=message_id)  # type: ignore[attr-defined]
     if "Status" not in rsp:
         raise_no_response(assoc, node, f"C-STORE of {item.sop_instance_uid}")  # type: ignore[arg-type]
     status = int(rsp.Status)
@@ -115,6 +131,33 @@ def _send_one(assoc: object, node: RemoteNode, item: StoreItem, message_id: int,
     comment = rsp.get("ErrorComment")
     raise StoreRefused(f"{reason}{': ' + str(comment) if comment else ''}", status=status,
                        sop_instance_uid=item.sop_instance_uid)
+
+
+def _send_stored(assoc: Any, context_id: int, item: StoreItem, stored: part10.StoredDataSet,
+                 message_id: int) -> Dataset:
+    """One C-STORE exchange with the data set bytes as stored; the status, or an empty
+    Dataset when no response came (the association is then aborted, as pynetdicom does)."""
+    sop_class = stored.sop_class_uid or item.sop_class_uid
+    sop_instance = stored.sop_instance_uid or item.sop_instance_uid
+    # The guard keeps the association's reactor thread off the DIMSE queue for the whole
+    # exchange, so pynetdicom's pause handshake (and its 1 ms reactor sleep) is not needed.
+    with dimse_guard.exclusive(assoc):
+        if store_request.dimse_unobserved(assoc):
+            store_request.send(assoc, context_id, store_request.command_set(message_id, sop_class, sop_instance),
+                               stored.data_set)
+        else:  # someone watches the DIMSE layer: let pynetdicom encode, so they see the message
+            req = C_STORE()
+            req.MessageID = message_id
+            req.Priority = store_request.PRIORITY_LOW
+            req.AffectedSOPClassUID = sop_class
+            req.AffectedSOPInstanceUID = sop_instance
+            req.DataSet = BytesIO(stored.data_set)
+            assoc.dimse.send_msg(req, context_id)
+        _, rsp = assoc.dimse.get_msg(block=True)
+    if rsp is None:
+        assoc._handle_no_response()
+        return Dataset()
+    return assoc._check_received_status(rsp)  # type: ignore[no-any-return]
 
 
 def _read(item: StoreItem, decompress: bool, target_syntax: str) -> Dataset:
