@@ -154,7 +154,7 @@ class Orthanc(Receiver):
             "Name": "bench", "StorageDirectory": str(self.workdir / "storage"),
             "IndexDirectory": str(self.workdir / "index"), "DicomAet": self.aet, "DicomPort": self.port,
             "HttpPort": self.http, "RemoteAccessAllowed": False, "AuthenticationEnabled": False,
-            "DicomCheckCalledAet": False, "DicomAlwaysAllowStore": True, "SaveJobs": False, "Plugins": [],
+            "DicomCheckCalledAet": False, "DicomAlwaysAllowStore": True, "DicomAlwaysAllowFind": True, "SaveJobs": False, "Plugins": [],
         }
         (self.workdir / "orthanc.json").write_text(json.dumps(config))
         return ["Orthanc", str(self.workdir / "orthanc.json")]

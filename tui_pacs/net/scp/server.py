@@ -29,6 +29,7 @@ from tui_pacs.net.ae import (
     NodelayApplicationEntity,
     add_storage_contexts,
     make_ae,
+    make_contexts_cheap_to_copy,
 )
 from tui_pacs.net.errors import NetError
 from tui_pacs.net.scp.access import handle_requested
@@ -50,6 +51,7 @@ def add_scp_contexts(ae: NodelayApplicationEntity) -> None:
     add_storage_contexts(ae)
     for uid in MODELS:
         ae.add_supported_context(uid, list(UNCOMPRESSED_SYNTAXES))
+    make_contexts_cheap_to_copy(ae)
 
 
 def negotiated_contexts(assoc: Any) -> tuple[NegotiatedContext, ...]:

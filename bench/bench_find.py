@@ -1,0 +1,96 @@
+"""C-FIND benchmark: dcmtk findscu against ``tui-pacs serve`` and Orthanc on the same studies.
+
+Both archives hold the same 2,000 studies (one small instance each, 97
+patients). Each query is a whole findscu run, association set-up included,
+repeated ten times; the median is reported, with the ratio Orthanc/tui-pacs
+(above 1 means tui-pacs is faster).
+
+    python bench/bench_find.py [--studies 2000] [--repeat 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.bench_ingest import ENV, HOST, Orthanc, TuiPacs  # noqa: E402
+from bench.synth import write_set  # noqa: E402
+
+QUERIES = {
+    "all studies": ["PatientName", "PatientID", "StudyDate", "StudyDescription", "StudyInstanceUID"],
+    "PatientName=BENCH^1*": ["PatientName=BENCH^1*", "PatientID", "StudyInstanceUID"],
+    "exact PatientID": ["PatientID=B3-42", "PatientName", "StudyInstanceUID"],
+    "StudyDate range": ["StudyDate=20230101-20241231", "StudyInstanceUID"],
+}
+
+
+def findscu(aet: str, port: int, keys: list[str]) -> tuple[float, int]:
+    argv = ["findscu", "-S", "-aec", aet, "-k", "QueryRetrieveLevel=STUDY"]
+    for key in keys:
+        argv += ["-k", key]
+    start = time.perf_counter()
+    result = subprocess.run([*argv, HOST, str(port)], env=ENV, capture_output=True, text=True, timeout=120)
+    seconds = time.perf_counter() - start
+    if result.returncode != 0:
+        raise RuntimeError(f"findscu into {aet} failed: {result.stderr[-400:]}")
+    matches = result.stderr.count("Find Response:") or result.stdout.count("Find Response:")
+    return seconds, matches
+
+
+def fill_tui_pacs(home: Path, folder: Path) -> None:
+    from tui_pacs.config.loader import load_config
+    from tui_pacs.config.paths import resolve_paths
+    from tui_pacs.store.archive import Archive
+    from tui_pacs.store.importer import import_paths
+
+    paths = resolve_paths(home)
+    paths.ensure()
+    with Archive.open(paths, load_config(paths.config_file)) as archive:
+        import_paths(archive, [folder])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--studies", type=int, default=2000)
+    parser.add_argument("--repeat", type=int, default=10)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-find-", dir=os.environ.get("BENCH_TMP")) as tmp:
+        base = Path(tmp)
+        folder = base / "studies"
+        write_set(folder, count=args.studies, size=32, per_study=1, tag=3)
+        ours = TuiPacs(base / "tui-pacs", 1)
+        fill_tui_pacs(base / "tui-pacs" / "home", folder)
+        theirs = Orthanc(base / "orthanc", 1)
+        ours.start()
+        theirs.start()
+        try:
+            subprocess.run(["storescu", "-nh", "-aec", theirs.aet, "+sd", "+r", HOST, str(theirs.port),
+                            str(folder)], env=ENV, check=True, capture_output=True, timeout=600)
+            assert ours.count() == theirs.count() == args.studies, (ours.count(), theirs.count())
+            print(f"{args.studies} studies in each archive; median of {args.repeat} findscu runs (ms)")
+            print(f"{'query':<24} {'matches':>8} {'tui-pacs':>9} {'orthanc':>9} {'orthanc/tui-pacs':>17}")
+            for title, keys in QUERIES.items():
+                ours_times, theirs_times = [], []
+                for _ in range(args.repeat):
+                    seconds, n_ours = findscu(ours.aet, ours.port, keys)
+                    ours_times.append(seconds)
+                    seconds, n_theirs = findscu(theirs.aet, theirs.port, keys)
+                    theirs_times.append(seconds)
+                a, b = statistics.median(ours_times) * 1000, statistics.median(theirs_times) * 1000
+                flag = "" if n_ours == n_theirs else f"  (orthanc: {n_theirs} matches)"
+                print(f"{title:<24} {n_ours:>8} {a:9.1f} {b:9.1f} {b / a:16.2f}x{flag}")
+        finally:
+            ours.stop()
+            theirs.stop()
+
+
+if __name__ == "__main__":
+    main()
