@@ -2,7 +2,11 @@
 
 * C-MOVE and C-GET of one study (default 500 instances) from Orthanc into the
   tui-pacs archive, against dcmtk ``movescu`` moving it to ``storescp``;
-* C-STORE of the same instances into ``storescp``: our SCU vs ``storescu``.
+* C-STORE of the same instances into ``storescp``: our SCU vs ``storescu``;
+* the durability floor of this disk: what writing each instance to a file,
+  fsyncing it, renaming it and fsyncing the directory costs by itself (the
+  archive must do that before it acknowledges a C-STORE, storescp does not),
+  as the highest rate any durable receiver could reach here.
 
 Run: ``python bench/bench_retrieve.py [--count 500] [--size 256] [--repeat 3]``.
 Every peer runs on loopback with TCP_NODELAY=1; figures are medians.
@@ -11,6 +15,7 @@ Every peer runs on loopback with TCP_NODELAY=1; figures are medians.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -61,6 +66,28 @@ def items_of(paths: list[Path]) -> list[StoreItem]:
         ds = dcmread(p, stop_before_pixels=True)
         out.append(StoreItem(ds.SOPInstanceUID, ds.SOPClassUID, ds.file_meta.TransferSyntaxUID, str(p)))
     return out
+
+
+def durability_floor(folder: Path, files: list[Path]) -> float:
+    """Seconds for write + fsync + rename + directory fsync of every file (no DICOM work)."""
+    folder.mkdir()
+    start = time.perf_counter()
+    for n, path in enumerate(files):
+        data = path.read_bytes()
+        temporary = folder / f"{n}.tmp"
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        try:
+            os.write(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.rename(temporary, folder / f"{n}.dcm")
+        directory = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
+    return time.perf_counter() - start
 
 
 def line(label: str, count: int, seconds: float, reference: float | None = None) -> None:
@@ -117,6 +144,8 @@ def main() -> None:
         line("  dcmtk movescu -> storescp", args.count, dcmtk_move)
         line("  tui-pacs C-MOVE -> own receiver + archive", args.count, ours_move, dcmtk_move)
         line("  tui-pacs C-GET -> archive", args.count, ours_get, dcmtk_move)
+        floor = statistics.median(durability_floor(base / f"floor{n}", files) for n in range(args.repeat))
+        line("  disk floor: write+fsync+rename+dir fsync", args.count, floor, dcmtk_move)
 
 
 def _study_of(path: Path) -> str:

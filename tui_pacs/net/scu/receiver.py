@@ -20,6 +20,7 @@ from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]
 from tui_pacs.config.model import LocalNode
 from tui_pacs.net.ae import add_storage_contexts, make_ae
 from tui_pacs.net.errors import NetError
+from tui_pacs.net.scu.association import tune_association
 from tui_pacs.net.scu.ingest import ReceivedCounts, store_received
 from tui_pacs.store.archive import Archive
 
@@ -38,9 +39,14 @@ def storage_receiver(local: LocalNode, archive: Archive, *, port: int | None = N
     def handle_store(event: Any) -> int:
         return store_received(archive, event, event.assoc.requestor.ae_title, counts)
 
+    def handle_open(event: Any) -> None:
+        # An accepted association's EVT_CONN_OPEN fires before its threads start.
+        tune_association(event.assoc)
+
     address = (bind or local.bind, port or local.port)
+    handlers = [(evt.EVT_CONN_OPEN, handle_open), (evt.EVT_C_STORE, handle_store)]
     try:
-        server = ae.start_server(address, block=False, evt_handlers=[(evt.EVT_C_STORE, handle_store)])
+        server = ae.start_server(address, block=False, evt_handlers=handlers)
     except OSError as exc:
         raise NetError(f"cannot listen on {address[0]}:{address[1]} to receive the move ({exc}); "
                        "is another program using the port?") from exc
