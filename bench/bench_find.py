@@ -21,8 +21,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.bench_ingest import ENV, HOST, Orthanc, TuiPacs  # noqa: E402
-from bench.synth import write_set  # noqa: E402
+from bench.bench_ingest import ENV, HOST, Orthanc, TuiPacs
+from bench.synth import write_set
 
 QUERIES = {
     "all studies": ["PatientName", "PatientID", "StudyDate", "StudyDescription", "StudyInstanceUID"],

@@ -30,7 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.synth import write_set  # noqa: E402
+from bench.synth import write_set
 
 HOST = "127.0.0.1"
 ENV = {**os.environ, "TCP_NODELAY": "1"}

@@ -14,7 +14,13 @@ import pydicom
 import pytest
 
 from tests.integration.test_scp_support import (
-    AET, HOST, RunningScp, make_config, node, running_scp, with_nodes,
+    AET,
+    HOST,
+    RunningScp,
+    make_config,
+    node,
+    running_scp,
+    with_nodes,
 )
 from tests.support.peers import run_storescp
 from tests.support.tools import free_port, run_tool, sample_files

@@ -18,13 +18,20 @@ import pydicom
 import pytest
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
-from pynetdicom import AE, build_context
+from pynetdicom import AE
 from pynetdicom.dimse_messages import C_STORE_RQ
 from pynetdicom.dimse_primitives import C_STORE
 from pynetdicom.pdu import P_DATA_TF
 
 from tests.integration.test_scp_support import (
-    AET, HOST, RunningScp, echo, make_config, node, running_scp, with_nodes,
+    AET,
+    HOST,
+    RunningScp,
+    echo,
+    make_config,
+    node,
+    running_scp,
+    with_nodes,
 )
 from tests.support.tools import free_port, run_tool, sample_files
 from tui_pacs.config.model import AccessPolicy, ArchiveSettings

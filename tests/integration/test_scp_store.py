@@ -17,7 +17,14 @@ import pydicom
 import pytest
 from pydicom.data import get_testdata_file
 
-from tests.integration.test_scp_support import AET, HOST, RunningScp, dataset_bytes, echo, running_scp
+from tests.integration.test_scp_support import (
+    AET,
+    HOST,
+    RunningScp,
+    dataset_bytes,
+    echo,
+    running_scp,
+)
 from tests.support.tools import run_tool, sample_files
 
 pytestmark = pytest.mark.peer

@@ -19,12 +19,12 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from pydicom.uid import (
+    UID,
     AllTransferSyntaxes,
     DeflatedExplicitVRLittleEndian,
     ExplicitVRBigEndian,
     ExplicitVRLittleEndian,
     ImplicitVRLittleEndian,
-    UID,
 )
 from pynetdicom import ALL_TRANSFER_SYNTAXES, evt
 from pynetdicom.ae import ApplicationEntity

@@ -26,8 +26,11 @@ import threading
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from pynetdicom import PYNETDICOM_IMPLEMENTATION_UID, PYNETDICOM_IMPLEMENTATION_VERSION, _config
-from pynetdicom import dimse_messages
+from pynetdicom import (
+    PYNETDICOM_IMPLEMENTATION_UID,
+    _config,
+    dimse_messages,
+)
 
 TUI_PACS_VERSION_NAME = "TUI_PACS"
 _lock = threading.Lock()
@@ -46,7 +49,7 @@ def _uid_bytes(value: object) -> bytes:
     return raw + b"\x00" if len(raw) % 2 else raw
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _constant_tail() -> bytes:
     impl = _uid_bytes(PYNETDICOM_IMPLEMENTATION_UID)
     name = TUI_PACS_VERSION_NAME.encode("ascii")
