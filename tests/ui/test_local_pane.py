@@ -47,6 +47,8 @@ async def test_filter_by_patient_id_and_name(sample_home, make_app):
         table = app.query_one(RecordTable)
         assert table.row_count == 2
         assert {r["PatientID"] for r in table.page.rows} == {"TP0003"}
+        assert isinstance(app.focused, FilterBar)  # stays for the next refinement
+        await pilot.press("down")
         assert isinstance(app.focused, RecordTable)
         bar = app.query_one(FilterBar)
         bar.value = "müller"
@@ -179,10 +181,10 @@ async def test_columns_adapt_to_the_terminal_width(sample_home, make_app):
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_rows(pilot, app.query_one(LocalPane))
         table = app.query_one(RecordTable)
-        narrow = [str(c.label) for c in table.columns.values()]
+        narrow = [c.label for c in table.shown_columns]
         assert "Birth" not in narrow and "Name" in narrow
         await pilot.resize_terminal(160, 50)
         await pilot.pause(0.2)
-        wide = [str(c.label) for c in table.columns.values()]
+        wide = [c.label for c in table.shown_columns]
         assert "Birth" in wide and "Accession" in wide
         assert table.row_count == 8

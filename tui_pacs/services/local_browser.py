@@ -13,14 +13,16 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tui_pacs.config.model import Config
 from tui_pacs.config.paths import Paths
 from tui_pacs.domain.attributes import UNIQUE_KEY, Level
-from tui_pacs.store.archive import Archive
 from tui_pacs.store.async_index import AsyncIndex
 from tui_pacs.store.query import Query
+
+if TYPE_CHECKING:  # pydicom comes with the archive; keep it off the first-frame path
+    from tui_pacs.store.archive import Archive
 
 # The worklist columns of each level, in display order (the unique key is always fetched too).
 BROWSER_KEYS: dict[Level, tuple[str, ...]] = {
@@ -88,6 +90,8 @@ class LocalBrowser:
         if shared is not None:
             return shared
         if self._own is None:
+            from tui_pacs.store.archive import Archive
+
             own = Archive(self.paths.index_file, self.paths.store_dir, self.config.archive)
             own.index.open()
             self._own = own
@@ -95,10 +99,16 @@ class LocalBrowser:
 
     def ensure_archive(self) -> None:
         """Create and migrate the index if this home has none yet (blocking)."""
+        from tui_pacs.store.archive import Archive
+
         self.paths.ensure()
         Archive.open(self.paths, self.config).close()
 
     async def open(self) -> None:
+        if not self.paths.index_file.exists():
+            import asyncio
+
+            await asyncio.to_thread(self.ensure_archive)
         self._index = await AsyncIndex(self.paths.index_file).open()
 
     async def close(self) -> None:

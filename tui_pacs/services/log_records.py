@@ -43,7 +43,7 @@ class LogBuffer(logging.Handler):
             message = record.getMessage()
             if record.exc_info and record.exc_info[1] is not None:
                 message += f" [{type(record.exc_info[1]).__name__}: {record.exc_info[1]}]"
-        except Exception:  # a bad format string must not kill the caller
+        except Exception:  # noqa: BLE001 - a bad format string must not kill the caller
             message = str(record.msg)
         with self._lock:
             self._seq += 1

@@ -14,10 +14,12 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from tui_pacs.imaging.viewstate import ViewState, Window
+
+if TYPE_CHECKING:  # numpy and the decoders load with the first preview
+    import numpy as np
 
 # Clinical CT windows in Hounsfield units (centre/width), the common radiology defaults.
 CT_PRESETS = (
@@ -140,5 +142,5 @@ class PreviewSession:
         from tui_pacs.imaging.lut import default_window, modality_lut
 
         decoded = decode_frame(self.path, self.frame)
-        values = modality_lut(decoded.pixels.astype(np.float64), decoded.dataset)
+        values = modality_lut(decoded.pixels.astype("float64"), decoded.dataset)
         return default_window(values)

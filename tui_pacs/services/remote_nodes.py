@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tui_pacs.config.loader import load_config
 from tui_pacs.config.model import Config, RemoteNode, RetrieveMethod
@@ -20,8 +20,10 @@ from tui_pacs.config.writer import remove_node, save_node
 from tui_pacs.domain.attributes import Level, Root
 from tui_pacs.domain.errors import DomainError, TuiPacsError
 from tui_pacs.domain.uids import normalise_ae_title
-from tui_pacs.store.archive import Archive
 from tui_pacs.store.query import Query
+
+if TYPE_CHECKING:
+    from tui_pacs.store.archive import Archive
 
 # Keys asked for at each level (returned by any Q/R SCP that supports the optional keys).
 RESULT_KEYS: dict[Level, tuple[str, ...]] = {

@@ -18,15 +18,17 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tui_pacs.config.model import Config
 from tui_pacs.config.paths import Paths
 from tui_pacs.domain.errors import TuiPacsError
 from tui_pacs.domain.events import Event
-from tui_pacs.services.queue import TransferQueue
-from tui_pacs.store.archive import Archive
 from tui_pacs.store.jobs import JobRow, JobStore
+
+if TYPE_CHECKING:  # pynetdicom and pydicom load when the node starts, after the first frame
+    from tui_pacs.services.queue import TransferQueue
+    from tui_pacs.store.archive import Archive
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +62,8 @@ class Workstation:
             await self._start_attached(status)
         else:
             await self._start_embedded()
+        from tui_pacs.services.queue import TransferQueue
+
         self.queue = TransferQueue(self.archive, self.config, publish=self._publish_job)  # type: ignore[arg-type]
         self._tasks.append(asyncio.create_task(self.queue.serve(self._stop), name="transfer-queue"))
 
@@ -70,7 +74,7 @@ class Workstation:
 
         try:
             status = await asyncio.wait_for(send_command(self.paths, "status"), timeout=2.0)
-        except (TuiPacsError, OSError, asyncio.TimeoutError, ValueError) as exc:
+        except (TimeoutError, TuiPacsError, OSError, ValueError) as exc:
             log.info("no running server to attach to (%s)", exc)
             return None
         return status if isinstance(status, dict) else {}
@@ -133,11 +137,15 @@ class Workstation:
             self.publish(event)
 
     def _open_archive(self) -> Archive:
+        from tui_pacs.store.archive import Archive
+
         self.paths.ensure()
         return Archive.open(self.paths, self.config)
 
     def _open_shared_archive(self) -> Archive:
         # Not Archive.open: that sweeps the incoming folder under the server's open associations.
+        from tui_pacs.store.archive import Archive
+
         archive = Archive(self.paths.index_file, self.paths.store_dir, self.config.archive)
         archive.index.open()
         return archive
@@ -169,7 +177,7 @@ class Workstation:
     @property
     def jobs(self) -> JobStore:
         if self.archive is None:
-            raise RuntimeError("the workstation is not started")
+            raise TuiPacsError("the node is still starting; try again in a moment", title="Not ready")
         return JobStore(self.archive.index)
 
     def list_jobs(self, limit: int = 500) -> list[JobRow]:
@@ -181,7 +189,7 @@ class Workstation:
     def submit(self, kind: str, *, node: str = "", description: str = "",
                params: dict[str, Any] | None = None) -> int:
         if self.queue is None:
-            raise RuntimeError("the workstation is not started")
+            raise TuiPacsError("the node is still starting; try again in a moment", title="Not ready")
         return self.queue.submit(kind, node=node, description=description, params=params)
 
     def cancel(self, job_id: int) -> JobRow:

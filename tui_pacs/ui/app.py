@@ -11,22 +11,23 @@ from typing import ClassVar
 
 from textual import on, work
 from textual.app import App, ComposeResult
-from textual.binding import Binding
-from textual.widgets import Footer, Header, TabbedContent, TabPane
+from textual.binding import Binding, BindingType
+from textual.widgets import Header, TabbedContent, TabPane
 from textual.worker import Worker
 
 from tui_pacs.config.model import Config
 from tui_pacs.config.paths import Paths
-from tui_pacs.services.local_browser import LocalBrowser
+from tui_pacs.domain.attributes import Level
 from tui_pacs.domain.events import Event, InstanceStored, JobProgress, ServerStarted, ServerStopped
+from tui_pacs.services.local_browser import LocalBrowser
 from tui_pacs.services.log_records import LogBuffer
 from tui_pacs.services.workstation import Workstation
-from tui_pacs.domain.attributes import Level
 from tui_pacs.ui.errors import report_worker_state
 from tui_pacs.ui.help import HelpScreen
 from tui_pacs.ui.keymap import BoundAction, catalogue, unknown_ids
 from tui_pacs.ui.palette import WorkstationCommands
 from tui_pacs.ui.panes.base import Pane
+from tui_pacs.ui.panes.local.export_screen import ExportChoice, ExportScreen
 from tui_pacs.ui.panes.local.pane import LocalPane
 from tui_pacs.ui.panes.local.record_table import RecordTable
 from tui_pacs.ui.panes.log.associations import AssociationTable
@@ -37,7 +38,7 @@ from tui_pacs.ui.panes.nodes.results_table import ResultsTable
 from tui_pacs.ui.panes.preview.pane import PreviewPane
 from tui_pacs.ui.panes.transfers.pane import TransfersPane
 from tui_pacs.ui.themes import TEXTUAL_THEMES, THEME_NAMES, theme_css_paths
-from tui_pacs.ui.panes.local.export_screen import ExportChoice, ExportScreen
+from tui_pacs.ui.widgets.key_bar import KeyBar
 from tui_pacs.ui.widgets.node_picker import NodePickerScreen
 from tui_pacs.ui.widgets.tag_view import TagView
 
@@ -54,7 +55,7 @@ class WorkstationApp(App[None]):
     COMMANDS: ClassVar = App.COMMANDS | {WorkstationCommands}
     HELP_GROUP = "Workstation"
 
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("1", "show_pane('local')", "Local", id="app.pane.local", show=False),
         Binding("2", "show_pane('nodes')", "Nodes", id="app.pane.nodes", show=False),
         Binding("3", "show_pane('transfers')", "Transfers", id="app.pane.transfers", show=False),
@@ -93,12 +94,12 @@ class WorkstationApp(App[None]):
                 yield LogPane(self.log_buffer, AssociationTable(id="associations"), id="log-pane")
             with TabPane("5 Preview", id="preview"):
                 yield PreviewPane(self.browser, self.graphics, id="preview-pane")
-        yield Footer()
+        yield KeyBar(id="key-bar")
 
 
-    async def on_mount(self) -> None:
-        await self.workstation.start()
-        self.sub_title = self.workstation.describe()
+    def on_mount(self) -> None:
+        self.sub_title = f"{self.config.local.ae_title} · starting the node…"
+        self.start_node()
         for theme in TEXTUAL_THEMES.values():
             self.register_theme(theme)
         self.set_workstation_theme(self.workstation_theme, announce=False)
@@ -154,6 +155,12 @@ class WorkstationApp(App[None]):
     def _preview_requested(self, event: LocalPane.PreviewRequested) -> None:
         self.action_show_pane("preview")
         self.query_one(PreviewPane).show_selection(event.level, event.uid)
+
+    @work(exclusive=True, group="node", exit_on_error=False)
+    async def start_node(self) -> None:
+        """After the first frame: open the archive, attach or start the SCP, run the queue."""
+        await self.workstation.start()
+        self.sub_title = self.workstation.describe()
 
     @on(NodesPane.ConfigChanged)
     def _config_changed(self, event: NodesPane.ConfigChanged) -> None:

@@ -26,8 +26,16 @@ def _setup_logging(app_ctx: AppContext, buffer: LogBuffer) -> None:
 
 
 def _graphics(configured: str) -> str:
-    """Probe the terminal once, before Textual owns it (the probe reads replies from the tty)."""
-    from tui_pacs.imaging.probe import choose_protocol, probe_terminal
+    """Probe the terminal once, before Textual owns it (the probe reads replies from the tty).
+
+    A protocol chosen in the config or ``TUI_PACS_GRAPHICS`` needs no probe (and no wait).
+    """
+    import os
+
+    from tui_pacs.imaging.probe import TerminalCapabilities, choose_protocol, probe_terminal
+
+    if os.environ.get("TUI_PACS_GRAPHICS", "auto").strip().lower() not in ("", "auto") or configured != "auto":
+        return choose_protocol(TerminalCapabilities(), configured)
 
     try:
         return choose_protocol(probe_terminal(), configured)
@@ -46,5 +54,4 @@ def run_workstation(app_ctx: AppContext) -> None:
     buffer = LogBuffer()
     _setup_logging(app_ctx, buffer)
     app = WorkstationApp(paths, config, log_buffer=buffer, graphics=_graphics(config.graphics))
-    app.browser.ensure_archive()
     app.run()

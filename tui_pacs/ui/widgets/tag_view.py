@@ -7,8 +7,10 @@ items keep their context.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.widgets import Input, Log
 
@@ -41,7 +43,7 @@ class TagView(Vertical):
     TagView > Log { height: 1fr; }
     """
 
-    BINDINGS = [Binding("ctrl+f", "search", "Search tags", id="tags.search")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("ctrl+f", "search", "Search tags", id="tags.search")]
 
     def __init__(self, lines: list[str] | None = None, *, id: str | None = None) -> None:
         super().__init__(id=id)

@@ -103,5 +103,5 @@ def _uid_name(uid: str) -> str:
 
         name = UID(uid).name
         return name if name != uid else uid
-    except Exception:  # a malformed UID still shows as itself
+    except Exception:  # noqa: BLE001 - a malformed UID still shows as itself
         return uid

@@ -8,7 +8,9 @@ because it is a typing mistake, not a failure.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
+from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets import Input
 
@@ -26,6 +28,8 @@ class FilterBar(Input):
     FilterBar.-invalid { background: $error 30%; }
     """
 
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("down", "to_rows", "To the rows", id="filter.to_rows", show=False)]
+
     @dataclass
     class Applied(Message):
         """The user applied a filter that parsed."""
@@ -40,6 +44,9 @@ class FilterBar(Input):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(placeholder=PLACEHOLDER, id=id)
+
+    def action_to_rows(self) -> None:
+        self.screen.focus_next()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()

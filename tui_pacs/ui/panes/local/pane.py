@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.message import Message
-from textual.widgets import DataTable, Static
+from textual.widgets import Static
 
 from tui_pacs.domain.attributes import Level
 from tui_pacs.services.local_browser import CHILD_LEVEL, LocalBrowser, Page, PageRequest, dump_lines
@@ -36,7 +37,7 @@ class LocalPane(Pane):
     HELP_GROUP = "Local database"
     PANE_TITLE = "Local"
 
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("slash", "focus_filter", "Filter", id="local.filter"),
         Binding("backspace,escape", "up", "Up", id="local.up"),
         Binding("p", "preview", "Preview", id="local.preview"),
@@ -138,8 +139,9 @@ class LocalPane(Pane):
     def _filter_applied(self, event: FilterBar.Applied) -> None:
         self.filter_text = event.text
         self.parents.clear()
+        # The focus stays in the bar: moving it re-renders the footer, which costs more than
+        # the query. Down or Tab goes to the rows.
         self.load_page(PageRequest(Level.STUDY, event.keys, order=self._study_order()))
-        self.table.focus()
 
     def _study_order(self) -> tuple[tuple[str, bool], ...]:
         if self.parents:
@@ -156,8 +158,8 @@ class LocalPane(Pane):
         descending = not current[1] if current and current[0] == event.keyword else False
         self.load_page(replace(self.request, order=((event.keyword, descending),), offset=0))
 
-    @on(DataTable.RowSelected, "#local-table")
-    def _row_selected(self, event: DataTable.RowSelected) -> None:
+    @on(RecordTable.Opened)
+    def _row_opened(self, event: RecordTable.Opened) -> None:
         event.stop()
         self.action_open()
 

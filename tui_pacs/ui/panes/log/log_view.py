@@ -36,9 +36,7 @@ class LogView(RichLog):
     def passes(self, line: LogLine) -> bool:
         if line.level < self.min_level:
             return False
-        if self.needle and self.needle not in f"{line.logger} {line.message}".lower():
-            return False
-        return True
+        return not self.needle or self.needle in f"{line.logger} {line.message}".lower()
 
     def poll(self) -> None:
         if self.buffer.last_seq == self._seen:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
+from typing import ClassVar
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.widget import Widget
 from textual.widgets import Input, Static
@@ -21,7 +22,7 @@ class LogPane(Pane):
     PANE_TITLE = "Log"
     HELP_GROUP = "Log"
 
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("l", "cycle_level", "Level", id="log.level"),
         Binding("slash", "focus_filter", "Filter", id="log.filter"),
         Binding("c", "clear_filter", "Clear filter", id="log.clear", show=False),

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
@@ -17,7 +19,7 @@ FIELDS = (("name", "Name"), ("ae", "AE title"), ("host", "Host"), ("port", "Port
 class NodeFormScreen(ModalScreen[RemoteNode | None]):
     """Dismisses with a validated :class:`RemoteNode`, or None when cancelled."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="nodeform.cancel"),
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel", id="nodeform.cancel"),
                 Binding("ctrl+s", "save", "Save", id="nodeform.save")]
 
     def __init__(self, node: RemoteNode | None = None) -> None:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from rich.text import Text
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets import DataTable
 
@@ -19,7 +19,7 @@ class NodeList(DataTable[Any]):
     """One row per ``[nodes.NAME]``; add, edit and remove are asked of the pane by message."""
 
     HELP_GROUP = "Remote nodes"
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("a", "request('add')", "Add node", id="nodes.add"),
         Binding("e", "request('edit')", "Edit node", id="nodes.edit"),
         Binding("x,delete", "request('remove')", "Remove node", id="nodes.remove"),

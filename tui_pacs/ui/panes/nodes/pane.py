@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from typing import ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets import DataTable, Static
 
@@ -44,7 +45,7 @@ class NodesPane(Pane):
     PANE_TITLE = "Nodes"
     HELP_GROUP = "Remote nodes"
 
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+e", "echo", "Echo", id="nodes.echo"),
         Binding("slash", "focus_query", "Query form", id="nodes.query"),
         Binding("ctrl+r", "retrieve", "Retrieve", id="nodes.retrieve"),

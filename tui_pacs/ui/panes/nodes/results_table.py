@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from rich.text import Text
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
 
 from tui_pacs.domain.attributes import Level
@@ -24,7 +24,7 @@ WIDTHS = {"PatientName": 18, "StudyDescription": 18, "SeriesDescription": 24, "S
 
 class ResultsTable(DataTable[Any]):
     HELP_GROUP = "Remote nodes"
-    BINDINGS = [Binding("space", "toggle_mark", "Mark", id="results.mark", show=False)]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("space", "toggle_mark", "Mark", id="results.mark", show=False)]
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)

@@ -8,13 +8,17 @@ iTerm2) is drawn by the pane with the app suspended.
 
 from __future__ import annotations
 
-import numpy as np
+from typing import TYPE_CHECKING
+
 from rich.color import Color
 from rich.segment import Segment
 from rich.style import Style
 from textual.geometry import Size
 from textual.strip import Strip
 from textual.widget import Widget
+
+if TYPE_CHECKING:
+    import numpy as np
 
 UPPER_HALF = "▀"
 
@@ -38,6 +42,8 @@ class HalfBlockImage(Widget):
         if image is None:
             self.rgb = None
         else:
+            import numpy as np
+
             self.rgb = np.repeat(image[:, :, None], 3, axis=2) if image.ndim == 2 else image[:, :, :3]
         self._lines = self._build()
         self.refresh()
@@ -48,6 +54,8 @@ class HalfBlockImage(Widget):
             return []
         height, width = rgb.shape[:2]
         if height % 2:
+            import numpy as np
+
             rgb = np.concatenate([rgb, np.zeros((1, width, 3), dtype=rgb.dtype)], axis=0)
         top, bottom = rgb[0::2].tolist(), rgb[1::2].tolist()
         styles: dict[tuple[int, ...], Style] = {}

@@ -10,20 +10,24 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
 
-import numpy as np
 from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.widgets import Static
 
 from tui_pacs.domain.attributes import Level
 from tui_pacs.services.local_browser import LocalBrowser, dump_lines
-from tui_pacs.services.preview import PreviewSession
 from tui_pacs.ui.panes.base import Pane
 from tui_pacs.ui.panes.preview.image_view import HalfBlockImage
 from tui_pacs.ui.widgets.tag_view import TagView
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from tui_pacs.services.preview import PreviewSession
 
 EMPTY = "Nothing to preview yet: select a series or instance in pane 1 and press p (or Enter on an instance)."
 
@@ -33,7 +37,7 @@ class PreviewPane(Pane):
     PANE_TITLE = "Preview"
     HELP_GROUP = "Preview"
 
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("j,down", "slice(1)", "Next slice", id="preview.next_slice"),
         Binding("k,up", "slice(-1)", "Prev slice", id="preview.prev_slice"),
         Binding("l,right", "frame(1)", "Next frame", id="preview.next_frame", show=False),
@@ -86,6 +90,8 @@ class PreviewPane(Pane):
         if not paths:
             self.app.call_from_thread(self._status, "Nothing stored under this selection.")
             return
+        from tui_pacs.services.preview import PreviewSession
+
         session = PreviewSession(paths, index)
         old, self.session = self.session, session
         if old is not None:

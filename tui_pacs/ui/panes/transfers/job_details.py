@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+from typing import ClassVar
 
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Log, Static
 
@@ -13,7 +14,7 @@ from tui_pacs.store.jobs import JobRow
 
 
 class JobDetailsScreen(ModalScreen[None]):
-    BINDINGS = [Binding("escape,q", "dismiss", "Close", id="job.close")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,q", "dismiss", "Close", id="job.close")]
 
     def __init__(self, job: JobRow, failures: list[tuple[str, str]]) -> None:
         super().__init__()

@@ -7,9 +7,11 @@ once, so a flood of progress events costs one query per tick.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Static
 
 from tui_pacs.services.workstation import Workstation
@@ -24,7 +26,7 @@ class TransfersPane(Pane):
     PANE_TITLE = "Transfers"
     HELP_GROUP = "Transfers"
 
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("c", "cancel", "Cancel job", id="transfers.cancel"),
         Binding("r", "retry", "Retry job", id="transfers.retry"),
         Binding("x", "clear_finished", "Clear finished", id="transfers.clear"),
