@@ -208,7 +208,7 @@ async def bench_in_process(paths: Paths, repeat: int) -> None:
                       lambda: raw_sql(paths, PageRequest(order=(("PatientName", False),))))
 
 
-async def bench_preview(paths: Paths, repeat: int) -> None:
+async def bench_preview(paths: Paths, repeat: int, size: tuple[int, int]) -> None:
     from tui_pacs.ui.app import WorkstationApp
     from tui_pacs.ui.panes.local.pane import LocalPane
     from tui_pacs.ui.panes.preview.image_view import HalfBlockImage
@@ -217,7 +217,7 @@ async def bench_preview(paths: Paths, repeat: int) -> None:
     samples: list[float] = []
     for _ in range(repeat):
         app = WorkstationApp(paths, config, run_scp=False)
-        async with app.run_test(size=(160, 50)) as pilot:
+        async with app.run_test(size=size) as pilot:
             pane = app.query_one(LocalPane)
             while pane.page is None:
                 await asyncio.sleep(0.001)
@@ -228,7 +228,7 @@ async def bench_preview(paths: Paths, repeat: int) -> None:
             await app.workers.wait_for_complete()
             await pilot.press("enter")  # into the CT study's series
             await app.workers.wait_for_complete()
-            await pilot.pause()
+            await pilot.pause(0.3)  # a person's pause between keys: no frame still being drawn
             image = app.query_one(HalfBlockImage)
             from textual import events
 
@@ -237,7 +237,7 @@ async def bench_preview(paths: Paths, repeat: int) -> None:
             while image.rgb is None:
                 await asyncio.sleep(0.0005)
             samples.append(await next_paint_after(time.perf_counter()) - start)
-    report("first preview, local CT series (p to image)", samples, 200)
+    report(f"first preview, local CT series, {size[0]}x{size[1]}", samples, 200)
 
 
 def bench_real_terminal(home: Path, repeat: int) -> None:
@@ -293,7 +293,8 @@ def main() -> None:
             import_paths(archive, [ROOT / "sample_data" / "local"])
         bench_real_terminal(work / "big", args.repeat)
         asyncio.run(bench_in_process(big, args.repeat))
-        asyncio.run(bench_preview(samples, args.repeat))
+        asyncio.run(bench_preview(samples, args.repeat, (80, 24)))
+        asyncio.run(bench_preview(samples, args.repeat, (160, 50)))
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

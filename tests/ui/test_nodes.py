@@ -13,6 +13,7 @@ from tui_pacs.config.model import LocalNode
 from tui_pacs.services.demo import DemoPacs
 from tui_pacs.ui.panes.local.pane import LocalPane
 from tui_pacs.ui.panes.log.associations import AssociationTable
+from tui_pacs.ui.panes.preview.image_view import HalfBlockImage
 from tui_pacs.ui.panes.nodes.node_form import NodeFormScreen
 from tui_pacs.ui.panes.nodes.node_list import NodeList
 from tui_pacs.ui.panes.nodes.results_table import ResultsTable
@@ -97,10 +98,18 @@ async def test_echo_query_drill_down_retrieve_and_check(sample_home, make_app, p
         assert any(a.peer_ae == "DEMOPACS" and a.inbound and a.instances > 0 for a in live)
         await pilot.press("2", "ctrl+k")
         await until(pilot, lambda: "✓" in str(results.get_cell(study_uid, "_local")))
-        # The retrieved study is now in the local database.
+        # The retrieved study is now in the local database, and it previews.
         local = app.query_one(LocalPane)
         await until(pilot, lambda: local.page is not None and study_uid in {
             r["StudyInstanceUID"] for r in local.page.rows})
+        await pilot.press("1")
+        table = local.table
+        table.move_cursor(row=[r["StudyInstanceUID"] for r in local.page.rows].index(study_uid))
+        await pilot.press("enter")
+        await until(pilot, lambda: table.level is not None and table.level.value == "SERIES")
+        await pilot.press("p")
+        image = app.query_one(HalfBlockImage)
+        await until(pilot, lambda: image.rgb is not None and image.rgb.std() > 0)
 
 
 async def test_echo_failure_is_one_notification(sample_home, make_app):

@@ -144,3 +144,17 @@ class PreviewSession:
         decoded = decode_frame(self.path, self.frame)
         values = modality_lut(decoded.pixels.astype("float64"), decoded.dataset)
         return default_window(values)
+
+
+def preload() -> None:
+    """Import the decoders and LUTs ahead of the first preview (the UI calls this after its first frame).
+
+    numpy, pydicom's pixel handlers and the imaging modules take a few hundred
+    milliseconds to import; paying that while the user reads the worklist
+    keeps the first preview within its budget.
+    """
+    import tui_pacs.imaging.decode
+    import tui_pacs.imaging.lut
+    import tui_pacs.imaging.prefetch
+    import tui_pacs.imaging.render
+    import tui_pacs.store.tagtree  # noqa: F401

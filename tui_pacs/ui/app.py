@@ -6,6 +6,7 @@ requests arrive as messages that this module routes.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import ClassVar
 
@@ -161,6 +162,9 @@ class WorkstationApp(App[None]):
         """After the first frame: open the archive, attach or start the SCP, run the queue."""
         await self.workstation.start()
         self.sub_title = self.workstation.describe()
+        from tui_pacs.services.preview import preload
+
+        await asyncio.to_thread(preload)
 
     @on(NodesPane.ConfigChanged)
     def _config_changed(self, event: NodesPane.ConfigChanged) -> None:

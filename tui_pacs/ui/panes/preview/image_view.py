@@ -36,7 +36,12 @@ class HalfBlockImage(Widget):
     @property
     def pixel_box(self) -> tuple[int, int]:
         """The (width, height) in pixels this widget can show: one column, two rows per cell."""
-        return max(1, self.size.width), max(2, 2 * self.size.height)
+        width, height = self.size
+        if not width or not height:
+            # Not laid out yet (the pane is being switched to): estimate from the screen, and
+            # the resize that follows the layout renders again at the exact size.
+            width, height = self.app.size.width * 2 // 3, self.app.size.height - 6
+        return max(1, width), max(2, 2 * height)
 
     def show(self, image: np.ndarray | None) -> None:
         if image is None:

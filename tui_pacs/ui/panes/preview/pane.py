@@ -110,17 +110,17 @@ class PreviewPane(Pane):
         """Render (in the worker thread) and hand the pixels to the widget."""
         image = session.image(self.query_one(HalfBlockImage).pixel_box)
         info = session.info()
-        lines = dump_lines(session.path) if with_tags else None
         status = (f"{info.modality} {info.description} · slice {session.index + 1}/{len(session.paths)}"
                   f" · frame {session.frame + 1}/{info.frames} · {session.describe_window()}"
                   f" · {image.shape[1]}x{image.shape[0]} px · {self.protocol}")
-        self.app.call_from_thread(self._shown, image, status, lines)
+        self.app.call_from_thread(self._shown, image, status)
+        if with_tags:  # after the image: the tag tree is text work the viewer need not wait for
+            lines = dump_lines(session.path)
+            self.app.call_from_thread(self.query_one(TagView).show, lines)
 
-    def _shown(self, image: np.ndarray, status: str, lines: list[str] | None) -> None:
+    def _shown(self, image: np.ndarray, status: str) -> None:
         self.query_one(HalfBlockImage).show(image)
         self._status(status)
-        if lines is not None:
-            self.query_one(TagView).show(lines)
 
     def on_resize(self) -> None:
         self.request_render()
