@@ -35,6 +35,13 @@ log = logging.getLogger(__name__)
 EMBEDDED, ATTACHED = "embedded", "attached"
 
 
+def _import_node_modules() -> None:
+    import tui_pacs.services.control
+    import tui_pacs.services.queue
+    import tui_pacs.services.server
+    import tui_pacs.store.archive  # noqa: F401
+
+
 class Workstation:
     """The archive, the job rows, the transfer queue and (embedded) the SCP of one home."""
 
@@ -57,6 +64,8 @@ class Workstation:
 
     async def start(self) -> None:
         """Attach to a running ``serve`` of this home, else run the node in this process."""
+        # pynetdicom and pydicom take a while to import: do it off the loop so the UI keeps drawing.
+        await asyncio.to_thread(_import_node_modules)
         status = await self._running_server()
         if status is not None:
             await self._start_attached(status)

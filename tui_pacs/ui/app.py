@@ -79,6 +79,11 @@ class WorkstationApp(App[None]):
         self.workstation = workstation or Workstation(paths, config, run_scp=run_scp)
         self.workstation.publish = self.on_node_event
         self.workstation_theme = config.theme if config.theme in THEME_NAMES else "dark"
+        # Before the app runs, so the first stylesheet pass already has the right colours
+        # (changing the theme later costs a full CSS refresh).
+        for theme in TEXTUAL_THEMES.values():
+            self.register_theme(theme)
+        self.set_workstation_theme(self.workstation_theme, announce=False)
 
     # -- composition ----------------------------------------------------------
 
@@ -101,9 +106,6 @@ class WorkstationApp(App[None]):
     def on_mount(self) -> None:
         self.sub_title = f"{self.config.local.ae_title} · starting the node…"
         self.start_node()
-        for theme in TEXTUAL_THEMES.values():
-            self.register_theme(theme)
-        self.set_workstation_theme(self.workstation_theme, announce=False)
         keymap = dict(self.config.keymap)
         if keymap:
             unknown = unknown_ids(keymap, self.binding_catalogue())
