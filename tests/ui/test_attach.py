@@ -36,6 +36,8 @@ async def test_attach_to_serve_and_see_an_association_live(sample_home, make_app
             await asyncio.to_thread(send_c_echo, "VISITOR", peer)
             table = app.query_one(AssociationTable)
             await until(pilot, lambda: any(a.peer_ae == "VISITOR" for a in table.live.values()))
+            visitor = next(a for a in table.live.values() if a.peer_ae == "VISITOR")
+            assert visitor.inbound and "Verification" in visitor.services
             await pilot.pause(1.1)  # one redraw tick
             assert table.row_count >= 1
         # Leaving the TUI leaves the server running.

@@ -6,9 +6,12 @@ change, then look at the new SVGs before committing them.
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from tests.ui.test_transfers import until
+from tui_pacs.services.log_records import LogBuffer
 from tui_pacs.ui.panes.local.record_table import RecordTable
 from tui_pacs.ui.panes.preview.image_view import HalfBlockImage
 
@@ -25,9 +28,24 @@ async def settle(pilot) -> None:
     await pilot.pause()
 
 
+def sample_log() -> LogBuffer:
+    """A few records with fixed times, so the log pane has something to show."""
+    buffer = LogBuffer()
+    for seconds, level, name, message in (
+        (0, logging.INFO, "tui_pacs.net.scp.server", "SNAPSHOT listening on 0.0.0.0:11112"),
+        (5, logging.INFO, "tui_pacs.net.scp.server", "association #1 accepted from MODALITY@10.0.0.7:40112"),
+        (9, logging.WARNING, "tui_pacs.services.queue", "job 3: peer aborted; retry 1 of 2 in 2 s"),
+        (12, logging.ERROR, "tui_pacs.services.queue", "job 3 failed: ARCHIVE refused the association"),
+    ):
+        record = logging.LogRecord(name, level, __file__, 0, message, None, None)
+        record.created = 1_700_000_000 + seconds
+        buffer.emit(record)
+    return buffer
+
+
 @pytest.fixture
 def app(sample_home, make_app):
-    return make_app(sample_home, CONFIG)
+    return make_app(sample_home, CONFIG, log_buffer=sample_log())
 
 
 @pytest.mark.parametrize("size", SIZES, ids=["80x24", "160x50"])

@@ -14,7 +14,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tui_pacs.imaging.viewstate import ViewState, Window
 
@@ -53,7 +53,7 @@ class PreviewSession:
         self.view = ViewState()
         self.preset = -1  # -1: the object's own window or the automatic one
         self._lock = threading.Lock()
-        self._prefetcher = SeriesPrefetcher([str(p) for p in paths], self.view)
+        self._prefetcher: Any = SeriesPrefetcher([str(p) for p in paths], self.view)
         self._info: dict[int, SeriesInfo] = {}
 
     def close(self) -> None:
@@ -85,10 +85,12 @@ class PreviewSession:
             if self.frame == 0 and len(self.paths) > 1:
                 if view != self._prefetcher.view:
                     self._prefetcher.set_view(view)
-                return self._prefetcher.get(self.index)
+                ready: np.ndarray = self._prefetcher.get(self.index)
+                return ready
             from tui_pacs.imaging.render import render
 
-            return render(self.path, self.frame, view)
+            image: np.ndarray = render(self.path, self.frame, view)
+            return image
 
     # -- navigation and window (cheap; the next image() call shows the change) --------------
 

@@ -9,7 +9,7 @@ durations and rates; events only change the model.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from rich.text import Text
@@ -40,17 +40,32 @@ class LiveAssociation:
     bytes: int = 0
     state: str = "open"
     ended: float = 0.0
-    services: set[str] = field(default_factory=set)
+    services: str = ""
+    """Short names of the negotiated abstract syntaxes (PS3.8 9.3.3.2), for the table."""
 
     def duration(self, now: float) -> float:
         return (self.ended or now) - self.started
+
+
+def service_names(event: AssociationAccepted) -> str:
+    """"Verification, CT Image" for the accepted contexts (UID names without the noise words)."""
+    from pydicom.uid import UID
+
+    names: list[str] = []
+    for context in event.contexts:
+        name = UID(context.abstract_syntax).name
+        for noise in (" SOP Class", " Storage", " Information Model", "Query/Retrieve "):
+            name = name.replace(noise, "")
+        if name not in names:
+            names.append(name)
+    return ", ".join(names)
 
 
 class AssociationTable(DataTable[Any]):
     """One row per association of this node."""
 
     COLUMNS = (("Peer AE", 16), ("Address", 21), ("Dir", 3), ("Ctx", 4), ("Inst", 5), ("MB", 7),
-               ("MB/s", 6), ("Time", 6), ("State", 8))
+               ("MB/s", 6), ("Time", 6), ("State", 8), ("Contexts", 40))
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
@@ -66,7 +81,7 @@ class AssociationTable(DataTable[Any]):
         if isinstance(event, AssociationAccepted):
             self.live[event.association] = LiveAssociation(
                 event.association, event.peer_ae, f"{event.address}:{event.port}", not event.requestor,
-                len(event.contexts), event.at)
+                len(event.contexts), event.at, services=service_names(event))
         elif isinstance(event, InstanceStored):
             entry = self.live.get(event.association)
             if entry is not None:
@@ -93,7 +108,7 @@ class AssociationTable(DataTable[Any]):
             style = "dim" if entry.ended else ("red" if entry.state != "open" else "")
             cells = [entry.peer_ae, entry.address, "in" if entry.inbound else "out", str(entry.contexts),
                      str(entry.instances), f"{entry.bytes / 1e6:.1f}", f"{entry.bytes / 1e6 / seconds:.1f}",
-                     f"{int(seconds) // 60}:{int(seconds) % 60:02d}", entry.state]
+                     f"{int(seconds) // 60}:{int(seconds) % 60:02d}", entry.state, entry.services]
             self.add_row(*(Text(c, style=style) for c in cells), key=str(entry.association))
 
     @staticmethod
