@@ -9,15 +9,15 @@ stream with ``FE00`` (C.4.1.2.3).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, TypeVar
 
 from pydicom.dataset import Dataset
 
 from tui_pacs.domain.errors import InvalidQuery
 from tui_pacs.domain.events import QueryServed
 from tui_pacs.net.scp.base import ScpContext, association_id, peer_of
-from tui_pacs.net.scp.identifiers import IdentifierError, parse_identifier, root_of
+from tui_pacs.net.scp.identifiers import IdentifierError, QueryRequest, parse_identifier, root_of
 from tui_pacs.store.errors import StoreError
 
 log = logging.getLogger(__name__)
@@ -30,25 +30,37 @@ OUT_OF_RESOURCES = 0xA700
 UNABLE_TO_PROCESS = 0xC000
 
 FindResponse = tuple[int, Dataset | None]
+T = TypeVar("T")
 
 
 def handle_c_find(event: Any, ctx: ScpContext) -> Iterator[FindResponse]:
     """EVT_C_FIND: yield (status, identifier) pairs; pynetdicom sends them as C-FIND-RSPs."""
-    peer = peer_of(event.assoc)
-    number = association_id(event.assoc)
+    return serve_find(ctx, event.assoc, lambda: event.identifier, str(event.context.abstract_syntax),
+                      lambda: bool(event.is_cancelled), lambda request: request.response)
+
+
+def serve_find(ctx: ScpContext, assoc: Any, identifier: Callable[[], Dataset], abstract_syntax: str,
+               is_cancelled: Callable[[], bool],
+               responder: Callable[[QueryRequest], Callable[[Mapping[str, Any]], T]],
+               ) -> Iterator[tuple[int, T | None]]:
+    """(status, identifier) pairs for one C-FIND; each match's identifier is built by
+    ``responder(request)`` (a Dataset for pynetdicom, encoded bytes for the fast path)."""
+    peer = peer_of(assoc)
+    number = association_id(assoc)
     ctx.count("finds")
     level, matches, status, cancelled = "", 0, SUCCESS, False
     try:
-        request = parse_identifier(event.identifier, root_of(event.context.abstract_syntax))
+        request = parse_identifier(identifier(), root_of(abstract_syntax))
         level = request.query.level.value
         pending = PENDING_UNSUPPORTED_KEYS if request.unsupported else PENDING
+        build = responder(request)
         log.info("C-FIND %s from %s: %s", level, peer, dict(request.query.keys))
         for record in ctx.archive.index.iter_find(request.query):
-            if event.is_cancelled:
+            if is_cancelled():
                 status, cancelled = CANCEL, True
                 break
             matches += 1
-            yield pending, request.response(record)
+            yield pending, build(record)
     except IdentifierError as exc:
         log.warning("C-FIND from %s refused: %s", peer, exc.message)
         status = exc.status

@@ -32,9 +32,11 @@ from tui_pacs.net.ae import (
     make_contexts_cheap_to_copy,
 )
 from tui_pacs.net.errors import NetError
+from tui_pacs.net.fastpath import reactor
 from tui_pacs.net.scp.access import handle_requested
 from tui_pacs.net.scp.base import ScpContext, association_id, peer_of
 from tui_pacs.net.scp.chunked import install_chunked_receive
+from tui_pacs.net.scp.fast import FAST_PATHS
 from tui_pacs.net.scp.find import handle_c_find
 from tui_pacs.net.scp.get import handle_c_get
 from tui_pacs.net.scp.identifiers import MODELS
@@ -103,6 +105,8 @@ class DicomServer:
         self.ae = make_ae(local, ae_title=ctx.ae_title)
         add_scp_contexts(self.ae)
         self._server: ThreadedAssociationServer | None = None
+        self.fast = True
+        """Serve associations through :mod:`tui_pacs.net.fastpath` (False: pynetdicom's own loops)."""
 
     @property
     def port(self) -> int:
@@ -114,6 +118,7 @@ class DicomServer:
     def handlers(self) -> list[tuple[Any, ...]]:
         ctx = self.ctx
         return [
+            (evt.EVT_CONN_OPEN, self._on_connection_open),
             (evt.EVT_REQUESTED, handle_requested, [ctx]),
             (evt.EVT_ACCEPTED, self._on_accepted),
             (evt.EVT_REJECTED, self._on_rejected),
@@ -161,6 +166,12 @@ class DicomServer:
         log.info("%s stopped", self.ctx.ae_title)
 
     # -- life-cycle events ---------------------------------------------------------------
+
+    def _on_connection_open(self, event: Any) -> None:
+        # Before the association's threads start: event-driven DUL and reactor, and the
+        # fast C-STORE/C-FIND paths (net/fastpath, net/scp/fast.py).
+        if self.fast:
+            reactor.install(event.assoc, FAST_PATHS)
 
     def _common(self, assoc: Any) -> dict[str, Any]:
         peer = peer_of(assoc)

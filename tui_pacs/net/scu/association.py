@@ -4,7 +4,7 @@ Every SCU operation goes through :func:`associate`, so every outgoing socket
 gets TCP_NODELAY (through :class:`tui_pacs.net.ae.NodelayApplicationEntity`;
 pynetdicom 3.0.4 never sets it) and every association gets
 :mod:`.dimse_guard` before its reactor loop starts. Their DUL threads are
-woken by work (:mod:`.dul_wakeup`) instead of polling every millisecond, and
+woken by work (:mod:`tui_pacs.net.fastpath.dul_wakeup`) instead of polling every millisecond, and
 pynetdicom's per-PDU log formatting is unbound unless its log is wanted.
 """
 
@@ -23,8 +23,15 @@ from pynetdicom.transport import AddressInformation, AssociationSocket
 from tui_pacs.config.model import LocalNode, RemoteNode
 from tui_pacs.net.ae import NodelayApplicationEntity, apply_timeouts, set_nodelay
 from tui_pacs.net.ae import make_ae as make_local_ae
-from tui_pacs.net.errors import AssociationRejected, ConnectionFailed, DimseTimeout, NetError, PeerAborted
-from tui_pacs.net.scu import dimse_guard, dul_wakeup
+from tui_pacs.net.errors import (
+    AssociationRejected,
+    ConnectionFailed,
+    DimseTimeout,
+    NetError,
+    PeerAborted,
+)
+from tui_pacs.net.fastpath import dul_wakeup
+from tui_pacs.net.scu import dimse_guard
 
 log = logging.getLogger(__name__)
 

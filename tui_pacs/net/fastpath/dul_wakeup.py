@@ -86,7 +86,6 @@ def install(assoc: Any) -> bool:
     receiver.setblocking(False)
     sender.setblocking(False)
     dul.to_provider_queue = _WakingQueue(sender)
-    original = dul._target
 
     def target() -> None:
         try:
@@ -165,7 +164,7 @@ def _abort(dul: Any) -> None:
     pdu.reason_diagnostic = 0x00
     try:
         dul.socket.send(pdu.encode())
-    except Exception:  # noqa: BLE001 - the connection may already be gone
+    except Exception:
         log.debug("could not send A-ABORT", exc_info=True)
     assoc = dul.assoc
     assoc.is_aborted = True

@@ -1,0 +1,175 @@
+"""The SCP's fast paths (net/fastpath, net/scp/fast.py) against pynetdicom's own and real clients.
+
+* C-FIND answered by the fast path gives byte-identical responses to the
+  ones pynetdicom's service class encodes, for dcmtk findscu, at every level
+  of both roots and with an unsupported private key;
+* the pre-encoded response identifier equals pydicom's encoding of the same
+  Dataset, in both Little Endian syntaxes;
+* a C-CANCEL-FIND-RQ after the first pending response stops the stream early
+  with Cancel (FE00), PS3.4 C.4.1.2.3 (findscu cannot cancel: a pynetdicom SCU does);
+* C-STORE through the fast path stores and answers Success to a pynetdicom SCU.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+
+import pydicom
+import pytest
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+from pynetdicom import AE
+from pynetdicom.dsutils import decode, encode
+from pynetdicom.sop_class import StudyRootQueryRetrieveInformationModelFind  # type: ignore[attr-defined]
+
+from tests.integration.test_scp_support import AET, HOST, RunningScp, dataset_bytes, running_scp
+from tests.support.tools import run_tool, sample_files
+from tui_pacs.domain.attributes import Root
+from tui_pacs.net.scp.identifiers import parse_identifier
+from tui_pacs.store.importer import import_paths
+
+pytestmark = pytest.mark.peer
+
+SC = "1.2.840.10008.5.1.4.1.1.7"
+MANY = 300
+
+
+def synthetic(folder: Path, count: int) -> list[Path]:
+    """``count`` one-instance studies of a small secondary capture image."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for n in range(count):
+        ds = Dataset()
+        ds.file_meta = FileMetaDataset()
+        ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+        ds.file_meta.MediaStorageSOPClassUID = SC
+        ds.SOPClassUID = SC
+        ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
+        ds.StudyInstanceUID, ds.SeriesInstanceUID = generate_uid(), generate_uid()
+        ds.PatientID, ds.PatientName = f"FAST{n % 7}", f"Fast^{n}"
+        ds.StudyDate, ds.Modality, ds.StudyID = "20240102", "OT", str(n)
+        ds.Rows = ds.Columns = 4
+        ds.SamplesPerPixel, ds.BitsAllocated, ds.BitsStored, ds.HighBit = 1, 8, 8, 7
+        ds.PixelRepresentation, ds.PhotometricInterpretation = 0, "MONOCHROME2"
+        ds.PixelData = bytes(16)
+        path = folder / f"{n:04d}.dcm"
+        ds.save_as(path, enforce_file_format=True)
+        paths.append(path)
+    return paths
+
+
+@pytest.fixture(scope="module")
+def scp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningScp]:
+    base = tmp_path_factory.mktemp("fast")
+    with running_scp(base / "home") as server:
+        import_paths(server.archive, [*sample_files("local"), *synthetic(base / "many", MANY)])
+        yield server
+
+
+def findscu_bytes(scp: RunningScp, out: Path, root: str, *keys: str) -> list[bytes]:
+    out.mkdir(parents=True, exist_ok=True)
+    args = ["-aec", AET, root, "-X", "-od", str(out)]
+    for key in keys:
+        args += ["-k", key]
+    run_tool("findscu", *args, HOST, str(scp.port), timeout=60)
+    # The data sets as received (findscu's file meta holds a UID of its own per file).
+    return [dataset_bytes(p) for p in sorted(out.glob("rsp*.dcm"))]
+
+
+@pytest.mark.parametrize("root,keys", [
+    ("-P", ["QueryRetrieveLevel=PATIENT", "PatientID", "PatientName", "PatientBirthDate", "(0009,0010)"]),
+    ("-S", ["QueryRetrieveLevel=STUDY", "PatientName", "PatientID", "StudyDate", "StudyDescription",
+            "StudyInstanceUID", "ModalitiesInStudy", "NumberOfStudyRelatedInstances"]),
+    ("-S", ["QueryRetrieveLevel=STUDY", "PatientName=M*", "StudyInstanceUID", "StudyID"]),
+    ("-S", ["QueryRetrieveLevel=IMAGE", "StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID",
+            "InstanceNumber", "Rows", "Columns", "SOPClassUID"]),
+])
+def test_fast_find_responses_equal_pynetdicoms(scp: RunningScp, tmp_path: Path, root: str,
+                                               keys: list[str]) -> None:
+    if "QueryRetrieveLevel=IMAGE" in keys:  # one study's images, its UID from a study-level find
+        first = findscu_bytes(scp, tmp_path / "uid", "-S", "QueryRetrieveLevel=STUDY", "PatientID=TP0001",
+                              "StudyInstanceUID")[0]
+        uid = str(decode(BytesIO(first), False, True).StudyInstanceUID)
+        keys = [k if k != "StudyInstanceUID" else f"StudyInstanceUID={uid}" for k in keys]
+        keys.append("SeriesInstanceUID")
+        keys = list(dict.fromkeys(keys))
+    scp.server.fast = False
+    try:
+        slow = findscu_bytes(scp, tmp_path / "slow", root, *keys)
+    finally:
+        scp.server.fast = True
+    fast = findscu_bytes(scp, tmp_path / "fast", root, *keys)
+    assert slow, "the query should match something"
+    assert sorted(fast) == sorted(slow)
+
+
+@pytest.mark.parametrize("implicit", [True, False])
+def test_encoder_equals_pydicom(implicit: bool) -> None:
+    identifier = Dataset()
+    identifier.QueryRetrieveLevel = "IMAGE"
+    for keyword in ("PatientName", "PatientID", "StudyInstanceUID", "SOPInstanceUID", "Rows",
+                    "InstanceNumber", "StudyDate", "PatientAge", "ReferencedSeriesSequence"):
+        setattr(identifier, keyword, [] if keyword.endswith("Sequence") else None)
+    identifier.add_new(0x00090010, "LO", "")
+    request = parse_identifier(identifier, Root.STUDY)
+    encoder = request.encoder(implicit_vr=implicit)
+    for record in ({}, {"PatientName": "Müller^Jürgen", "PatientID": "P1", "StudyInstanceUID": "1.2.3",
+                        "SOPInstanceUID": "1.2.34", "Rows": 512, "InstanceNumber": 7,
+                        "StudyDate": "20240101", "PatientAge": "042Y"}):
+        assert encoder(record) == encode(request.response(record), implicit, True)
+
+
+def test_c_cancel_stops_a_find_early(scp: RunningScp, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Matches come from the index at most every 2 ms, so the stream is still running when the
+    # C-CANCEL arrives however fast the loopback drains it.
+    index = scp.archive.index
+    iter_find = index.iter_find
+
+    def slow_iter_find(*args: Any, **kwargs: Any) -> Iterator[Any]:
+        for record in iter_find(*args, **kwargs):
+            time.sleep(0.002)
+            yield record
+
+    monkeypatch.setattr(index, "iter_find", slow_iter_find)
+    ae = AE(ae_title="CANCELER")
+    ae.add_requested_context(StudyRootQueryRetrieveInformationModelFind)
+    assoc = ae.associate(HOST, scp.port, ae_title=AET)
+    assert assoc.is_established
+    try:
+        query = Dataset()
+        query.QueryRetrieveLevel = "STUDY"
+        query.PatientID = "FAST*"
+        query.StudyInstanceUID = ""
+        context_id = assoc.accepted_contexts[0].context_id
+        pending, statuses = 0, []
+        for status, _ in assoc.send_c_find(query, StudyRootQueryRetrieveInformationModelFind, msg_id=7):
+            statuses.append(int(status.Status))
+            if status.Status in (0xFF00, 0xFF01):
+                pending += 1
+                if pending == 1:
+                    assoc.send_c_cancel(7, context_id)
+    finally:
+        assoc.release()
+    assert statuses[-1] == 0xFE00, [hex(s) for s in statuses[-3:]]
+    assert 1 <= pending < MANY
+    served = [e for e in scp.of_kind("query.served") if e.cancelled]
+    assert served and served[-1].status == 0xFE00 and served[-1].matches == pending
+
+
+def test_fast_store_from_pynetdicom(scp: RunningScp, tmp_path: Path) -> None:
+    path = synthetic(tmp_path / "one", 1)[0]
+    ds = pydicom.dcmread(path)
+    ae = AE(ae_title="STORER")
+    ae.add_requested_context(SC, ExplicitVRLittleEndian)
+    assoc = ae.associate(HOST, scp.port, ae_title=AET)
+    assert assoc.is_established
+    try:
+        status = assoc.send_c_store(ds)
+    finally:
+        assoc.release()
+    assert int(status.Status) == 0x0000
+    assert scp.archive.index.has_instance(str(ds.SOPInstanceUID))

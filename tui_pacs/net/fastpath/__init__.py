@@ -1,0 +1,10 @@
+"""What makes pynetdicom associations fast, for both halves of the network layer.
+
+* :mod:`.dul_wakeup`: the DUL thread woken by work instead of a 1 ms poll;
+* :mod:`.dimse`: DIMSE command sets written as bytes and sent as P-DATA;
+* :mod:`.reactor`: an accepted association's reactor woken by its queues,
+  with fast paths for the requests an SCP serves most (C-STORE, C-FIND).
+
+Everything here touches private pynetdicom 3.0.x attributes and checks
+they exist before using them; nothing runs at import time.
+"""

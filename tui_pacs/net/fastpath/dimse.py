@@ -1,0 +1,118 @@
+"""DIMSE messages written as bytes and queued as P-DATA (PS3.7 6.3, 9.3; PS3.8 E.2).
+
+pynetdicom builds every command set as a pydicom Dataset and encodes it
+twice (once more for the group length); profiled, that was a large share of
+the CPU per C-STORE (as sender or receiver) and per C-FIND response. A
+command set is a handful of fixed elements, so here it is written directly
+in Implicit VR Little Endian (PS3.7 6.3.1), and a message is fragmented into
+P-DATA primitives that go to the association's DUL like pynetdicom's own
+(PS3.8 E.2: one fragment per PDV, the message control header's bit 0 set
+for command fragments, bit 1 on the last fragment of the command or data set).
+
+Messages sent this way bypass ``DIMSEServiceProvider.send_msg`` and its
+``EVT_DIMSE_SENT``: use it only when :func:`dimse_unobserved` says nobody
+watches (pynetdicom's INFO/DEBUG message dumps, a handler, a wrapper).
+"""
+
+from __future__ import annotations
+
+import logging
+import struct
+from typing import Any
+
+from pynetdicom import evt
+from pynetdicom.pdu_primitives import P_DATA
+
+C_STORE_RQ = 0x0001
+C_STORE_RSP = 0x8001
+C_FIND_RSP = 0x8020
+DATA_SET_PRESENT = 0x0001  # any value but 0101H (PS3.7 Table E.1-1); pynetdicom sends 0001H
+NO_DATA_SET = 0x0101
+
+COMMAND = 0x01  # message control header (PS3.8 E.2): command fragment
+LAST = 0x02  # ... last fragment of the command or data set
+_PDV_OVERHEAD = 6  # item length (4), context ID (1), message control header (1): PS3.8 9.3.5.1
+
+
+def dimse_unobserved(assoc: Any) -> bool:
+    """True when no EVT_DIMSE_SENT handler is bound, ``send_msg`` is pynetdicom's own
+    and pynetdicom's logger would not show the messages it dumps."""
+    return ("send_msg" not in vars(assoc.dimse) and not assoc.get_handlers(evt.EVT_DIMSE_SENT)
+            and not logging.getLogger("pynetdicom").isEnabledFor(logging.DEBUG))
+
+
+def element(tag_element: int, value: bytes) -> bytes:
+    """One group 0000 element in Implicit VR Little Endian."""
+    return struct.pack("<HHL", 0x0000, tag_element, len(value)) + value
+
+
+def uid(value: object) -> bytes:
+    """A UI value, NUL-padded to even length (PS3.5 6.2)."""
+    raw = str(value).encode("ascii")
+    return raw + b"\0" if len(raw) % 2 else raw
+
+
+def us(value: int) -> bytes:
+    return struct.pack("<H", value)
+
+
+def group(*elements: bytes) -> bytes:
+    """A command set: Command Group Length (0000,0000) first, then ``elements`` in tag order."""
+    body = b"".join(elements)
+    return element(0x0000, struct.pack("<L", len(body))) + body
+
+
+def response_command(command_field: int, message_id: int, sop_class_uid: object, status: int, *,
+                     has_data_set: bool = False, sop_instance_uid: object = None,
+                     error_comment: str | None = None) -> bytes:
+    """A DIMSE-C response command set (PS3.7 Tables 9.3-2, 9.3-4): C-STORE-RSP, C-FIND-RSP."""
+    parts = [
+        element(0x0002, uid(sop_class_uid)),  # Affected SOP Class UID
+        element(0x0100, us(command_field)),  # Command Field
+        element(0x0120, us(message_id)),  # Message ID Being Responded To
+        element(0x0800, us(DATA_SET_PRESENT if has_data_set else NO_DATA_SET)),  # Command Data Set Type
+        element(0x0900, us(status)),  # Status
+    ]
+    if error_comment:
+        raw = error_comment[:64].encode("ascii", "replace")  # LO, at most 64 characters
+        parts.append(element(0x0902, raw + b" " if len(raw) % 2 else raw))  # Error Comment
+    if sop_instance_uid:
+        parts.append(element(0x1000, uid(sop_instance_uid)))  # Affected SOP Instance UID
+    return group(*parts)
+
+
+def fragments(payload: bytes, max_pdu: int, flags: int) -> list[tuple[int, bytes]]:
+    """(header byte, fragment) pairs so each PDV fits the peer's maximum length."""
+    # The maximum length counts the whole PDV item: 4 length bytes, the context ID and
+    # the header byte come before the fragment (PS3.8 9.3.5.1, D.1).
+    step = max_pdu - _PDV_OVERHEAD if max_pdu else len(payload) or 1
+    view = memoryview(payload)
+    chunks = [view[i:i + step] for i in range(0, len(payload), step)] or [view]
+    last = len(chunks) - 1
+    return [(flags | (LAST if n == last else 0), bytes(chunk)) for n, chunk in enumerate(chunks)]
+
+
+def send(assoc: Any, context_id: int, command: bytes, data_set: bytes | None = None) -> None:
+    """Queue a message's P-DATA primitives on ``assoc``'s DUL, command first.
+
+    A small message (a response, a C-FIND match) goes as one P-DATA-TF PDU
+    holding two PDVs, command and data set (PS3.8 9.3.5: a PDU may carry
+    several PDVs), which halves the DUL's work and the socket writes.
+    """
+    max_pdu = int(assoc.dimse.maximum_pdu_size or 0)
+    dul = assoc.dul
+    size = len(command) + len(data_set or b"") + 2 * _PDV_OVERHEAD
+    if not max_pdu or size <= max_pdu:
+        primitive = P_DATA()
+        primitive.presentation_data_value_list.append((context_id, bytes((COMMAND | LAST,)) + command))
+        if data_set is not None:
+            primitive.presentation_data_value_list.append((context_id, bytes((LAST,)) + data_set))
+        dul.send_pdu(primitive)
+        return
+    pieces = fragments(command, max_pdu, COMMAND)
+    if data_set is not None:
+        pieces += fragments(data_set, max_pdu, 0)
+    for flags, fragment in pieces:
+        primitive = P_DATA()
+        primitive.presentation_data_value_list.append((context_id, bytes((flags,)) + fragment))
+        dul.send_pdu(primitive)

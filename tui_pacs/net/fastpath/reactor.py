@@ -1,0 +1,176 @@
+"""An accepted association's reactor woken by its queues, with fast paths for common requests.
+
+Why
+---
+pynetdicom 3.0.4 runs each accepted association's requests on a reactor
+loop (``Association._run_reactor``) that sleeps 1 ms, then looks once at
+the DIMSE queue and at the DUL's queue for an A-RELEASE-RQ. Every C-STORE
+waits through that sleep (after the data set is in, before its handler
+runs); profiled on small instances it was about a quarter of the
+association thread's time. Its DUL thread polls the same way
+(:mod:`.dul_wakeup`).
+
+How
+---
+:func:`install` runs from ``EVT_CONN_OPEN`` (before the association's
+threads start). It gives the DUL the event-driven loop of :mod:`.dul_wakeup`,
+swaps the two queues the reactor reads (complete DIMSE messages; primitives
+for the user, such as A-RELEASE-RQ) for queues that set a
+:class:`threading.Event` on ``put``, and replaces the reactor loop with
+:func:`_run`, which blocks on that event (at most :data:`IDLE_SECONDS`, so
+kill flags are still seen) instead of sleeping. It keeps pynetdicom's duties
+in its order: the pause checkpoint that ``send_*`` from other threads use,
+one request per turn, then the peer's A-RELEASE (``EVT_RELEASED``), an
+abort (``EVT_ABORTED``), a dead DUL and the network timeout.
+
+Each request goes first to the fast path registered for its primitive type
+(if any), which answers it itself and returns True, or returns False to let
+pynetdicom's service classes serve it as before.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from pynetdicom import _config, evt
+
+from tui_pacs.net.fastpath import dimse, dul_wakeup
+
+log = logging.getLogger(__name__)
+
+IDLE_SECONDS = 0.005
+"""Longest wait when idle: bounds how late a kill flag (abort, shutdown) is seen."""
+
+FastPath = Callable[[Any, Any, Any], bool]
+"""(association, request primitive, accepted presentation context) -> handled."""
+
+_REQUIRED = ("_run_reactor", "_reactor_checkpoint", "_serve_request", "_accepted_cx", "_sent_release",
+             "_kill", "dimse", "dul", "acse")
+
+
+class _SignallingQueue(queue.Queue):  # type: ignore[type-arg]
+    """A queue that sets ``signal`` whenever something is put on it."""
+
+    def __init__(self, signal: threading.Event) -> None:
+        super().__init__()
+        self._signal = signal
+
+    def put(self, item: Any, block: bool = True, timeout: float | None = None) -> None:
+        super().put(item, block, timeout)
+        self._signal.set()
+
+
+def install(assoc: Any, fast_paths: Mapping[type, FastPath] | None = None) -> bool:
+    """Event-driven DUL and reactor for an accepted association not yet started; False if not possible."""
+    if any(not hasattr(assoc, name) for name in _REQUIRED) or not hasattr(assoc.dimse, "msg_queue") \
+            or not hasattr(assoc.dul, "to_user_queue") or not assoc.dimse.msg_queue.empty() \
+            or not assoc.dul.to_user_queue.empty():
+        log.info("association reactor left as pynetdicom's")
+        return False
+    if not dul_wakeup.install(assoc):
+        return False
+    signal = threading.Event()
+    assoc.dimse.msg_queue = _SignallingQueue(signal)
+    assoc.dul.to_user_queue = _SignallingQueue(signal)
+    paths = dict(fast_paths or {})
+    assoc._run_reactor = lambda: _run(assoc, signal, paths)
+    return True
+
+
+def _run(assoc: Any, signal: threading.Event, paths: dict[type, FastPath]) -> None:
+    """pynetdicom's acceptor loop (association.py ``_run_reactor``), woken instead of polling."""
+    assoc._is_paused = False
+    busy = False
+    while not assoc._kill:
+        if not busy:
+            signal.wait(IDLE_SECONDS)
+            signal.clear()  # cleared before the queues are read, so no put is missed
+        # Another thread's send_*() may have paused the reactor to own the DIMSE queue.
+        assoc._is_paused = True
+        assoc._reactor_checkpoint.wait()
+        assoc._is_paused = False
+        context_id, msg = assoc.dimse.get_msg(block=False)
+        busy = msg is not None
+        if msg is not None:
+            _serve(assoc, msg, int(context_id), paths)
+        if _ended(assoc):
+            return
+
+
+def _ended(assoc: Any) -> bool:
+    """pynetdicom's end-of-loop checks, in its order: peer release, abort, dead DUL, network timeout."""
+    if assoc.is_established and assoc.acse.is_release_requested():
+        assoc.acse.send_release(is_response=True)
+        log.debug("association released by the peer")
+        assoc.is_released = True
+        assoc.is_established = False
+        evt.trigger(assoc, evt.EVT_RELEASED, {})
+        assoc.kill()
+        return True
+    if assoc.acse.is_aborted():
+        assoc.dul.receive_pdu(wait=False)  # so that EVT_ACSE_RECV fires for subscribers
+        assoc.is_aborted = True
+        assoc.is_established = False
+        evt.trigger(assoc, evt.EVT_ABORTED, {})
+        assoc.kill()
+        return True
+    if not assoc.dul.is_alive():
+        assoc.kill()
+        return True
+    if assoc.dul.idle_timer_expired():
+        log.error("network timeout reached on association with %s", getattr(assoc.requestor, "address", "?"))
+        if assoc.network_timeout_response == "A-RELEASE":
+            assoc._is_paused = True
+            assoc._reactor_checkpoint.wait()
+            assoc.release()
+            assoc._is_paused = False
+        else:
+            assoc.abort()
+        assoc.kill()
+        return True
+    return False
+
+
+def _serve(assoc: Any, msg: Any, context_id: int, paths: dict[type, FastPath]) -> None:
+    path = paths.get(type(msg))
+    context = fast_context(assoc, msg, context_id) if path is not None else None
+    if path is None or context is None:
+        assoc._serve_request(msg, context_id)
+        return
+    try:
+        assoc.dimse.cancel_req = {}  # as pynetdicom: C-CANCELs received before this request do not count
+        assoc._is_paused = True  # in case the handler uses a send_*() method
+        handled = path(assoc, msg, context)
+        assoc._is_paused = False
+        assoc.dimse.cancel_req = {}
+    except Exception:
+        log.exception("serving %s failed; aborting the association", type(msg).__name__)
+        assoc.abort()
+        return
+    if not handled:
+        assoc._serve_request(msg, context_id)
+
+
+def fast_context(assoc: Any, msg: Any, context_id: int) -> Any:
+    """The accepted context of a request a fast path may answer, or None to leave it to pynetdicom.
+
+    None when pynetdicom would do something else first: the association is
+    releasing, the request is invalid or on an unknown context, SOP Class
+    Extended Negotiation maps it to another service, or someone watches the
+    DIMSE messages (handlers, pynetdicom's log) that a fast path would not send through it.
+    """
+    if assoc._sent_release or not msg.is_valid_request or _config.UNRESTRICTED_STORAGE_SERVICE:
+        return None
+    context = assoc._accepted_cx.get(context_id)
+    if context is None:
+        return None
+    class_uid = getattr(msg, "AffectedSOPClassUID", None)
+    if class_uid is not None and class_uid in getattr(assoc.acceptor, "accepted_common_extended", {}):
+        return None
+    if not dimse.dimse_unobserved(assoc):
+        return None
+    return context
