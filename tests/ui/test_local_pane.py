@@ -168,9 +168,12 @@ async def test_dump_tags_with_search(sample_home, make_app):
         assert any("PatientName" in line for line in view.lines)
         await pilot.press("ctrl+f", *"modality")
         await pilot.pause()
-        shown = app.screen.query_one("#tag-lines").lines
-        assert shown and all("modality" in line.lower() or line.lstrip().startswith(">") or "Sequence" in line
-                             for line in shown)
+        shown = view.visible_labels()
+        assert any("(0008,0060) CS Modality" in label for label in shown)
+        # Only matches and their containers are left (the two headings, sequences, items).
+        assert all("modality" in label.lower() or label.startswith(("File meta", "Data set", ">"))
+                   or " SQ " in label for label in shown)
+        assert not any("PatientName" in label for label in shown)
         await pilot.press("escape")
         await pilot.pause()
         assert not isinstance(app.screen, TagScreen)

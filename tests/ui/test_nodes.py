@@ -13,10 +13,10 @@ from tui_pacs.config.model import LocalNode
 from tui_pacs.services.demo import DemoPacs
 from tui_pacs.ui.panes.local.pane import LocalPane
 from tui_pacs.ui.panes.log.associations import AssociationTable
-from tui_pacs.ui.panes.preview.image_view import HalfBlockImage
 from tui_pacs.ui.panes.nodes.node_form import NodeFormScreen
 from tui_pacs.ui.panes.nodes.node_list import NodeList
 from tui_pacs.ui.panes.nodes.results_table import ResultsTable
+from tui_pacs.ui.panes.preview.image_view import HalfBlockImage
 from tui_pacs.ui.panes.transfers.job_table import JobTable
 
 REMOTE = Path(__file__).resolve().parents[2] / "sample_data" / "remote"

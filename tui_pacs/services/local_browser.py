@@ -23,6 +23,7 @@ from tui_pacs.store.query import Query
 
 if TYPE_CHECKING:  # pydicom comes with the archive; keep it off the first-frame path
     from tui_pacs.store.archive import Archive
+    from tui_pacs.store.tagtree import TagTree
 
 # The worklist columns of each level, in display order (the unique key is always fetched too).
 BROWSER_KEYS: dict[Level, tuple[str, ...]] = {
@@ -166,11 +167,10 @@ class LocalBrowser:
         return export_fileset(self.instance_files(level, uids), destination, profile, progress)
 
 
-def dump_lines(path: Path) -> list[str]:
-    """The tags of one file as dcmdump-like lines (pixel data summarised, never decoded)."""
+def dump_tree(path: Path) -> TagTree:
+    """The tags of one file as a tree (pixel data summarised, never decoded)."""
     import pydicom
 
-    from tui_pacs.store.tagtree import build_tree, render_lines
+    from tui_pacs.store.tagtree import build_tree
 
-    ds = pydicom.dcmread(path, defer_size=4096)
-    return [f"# {path.name}", *render_lines(build_tree(ds))]
+    return build_tree(pydicom.dcmread(path, defer_size=4096))

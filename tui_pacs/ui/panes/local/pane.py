@@ -18,7 +18,7 @@ from textual.message import Message
 from textual.widgets import Static
 
 from tui_pacs.domain.attributes import Level
-from tui_pacs.services.local_browser import CHILD_LEVEL, LocalBrowser, Page, PageRequest, dump_lines
+from tui_pacs.services.local_browser import CHILD_LEVEL, LocalBrowser, Page, PageRequest, dump_tree
 from tui_pacs.ui.panes.base import Pane
 from tui_pacs.ui.panes.local.columns import COLUMNS, cell_text
 from tui_pacs.ui.panes.local.filter_bar import FilterBar
@@ -271,5 +271,5 @@ class LocalPane(Pane):
         if path is None:
             self.app.call_from_thread(self.notify, "Nothing stored under this row.", title="Tags")
             return
-        lines = dump_lines(path)
-        self.app.call_from_thread(self.app.push_screen, TagScreen(Path(path).name, lines))
+        tree = dump_tree(path)
+        self.app.call_from_thread(self.app.push_screen, TagScreen(Path(path).name, tree))

@@ -19,7 +19,7 @@ from textual.containers import Horizontal
 from textual.widgets import Static
 
 from tui_pacs.domain.attributes import Level
-from tui_pacs.services.local_browser import LocalBrowser, dump_lines
+from tui_pacs.services.local_browser import LocalBrowser, dump_tree
 from tui_pacs.ui.panes.base import Pane
 from tui_pacs.ui.panes.preview.image_view import HalfBlockImage
 from tui_pacs.ui.widgets.tag_view import TagView
@@ -115,8 +115,8 @@ class PreviewPane(Pane):
                   f" · {image.shape[1]}x{image.shape[0]} px · {self.protocol}")
         self.app.call_from_thread(self._shown, image, status)
         if with_tags:  # after the image: the tag tree is text work the viewer need not wait for
-            lines = dump_lines(session.path)
-            self.app.call_from_thread(self.query_one(TagView).show, lines)
+            tree = dump_tree(session.path)
+            self.app.call_from_thread(self.query_one(TagView).show, tree, session.path.name)
 
     def _shown(self, image: np.ndarray, status: str) -> None:
         self.query_one(HalfBlockImage).show(image)
