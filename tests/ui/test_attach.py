@@ -13,6 +13,18 @@ from tui_pacs.config.model import RemoteNode
 from tui_pacs.net.scu.echo import send_c_echo
 from tui_pacs.services.workstation import ATTACHED
 from tui_pacs.ui.panes.log.associations import AssociationTable
+from tui_pacs.ui.panes.log.log_view import LogView
+
+
+def refused_echo(port: int) -> None:
+    """Call the server by a wrong AE title: it rejects the association and logs a warning."""
+    from tui_pacs.domain.errors import TuiPacsError
+
+    wrong = RemoteNode(name="wrong", ae_title="BADCALLED", host="127.0.0.1", port=port)
+    try:
+        send_c_echo("VISITOR", wrong)
+    except TuiPacsError:
+        pass
 
 
 def start_serve(home, port: int) -> PeerProcess:
@@ -40,6 +52,10 @@ async def test_attach_to_serve_and_see_an_association_live(sample_home, make_app
             assert visitor.inbound and "Verification" in visitor.services
             await pilot.pause(1.1)  # one redraw tick
             assert table.row_count >= 1
+            # The server's warnings reach the log pane through the socket.
+            await asyncio.to_thread(refused_echo, port)
+            view = app.query_one(LogView)
+            await until(pilot, lambda: any("BADCALLED" in strip.text for strip in view.lines))
         # Leaving the TUI leaves the server running.
         assert serve.popen.poll() is None
         peer = RemoteNode(name="served", ae_title="SERVED", host="127.0.0.1", port=port)

@@ -49,6 +49,12 @@ class LogBuffer(logging.Handler):
             self._seq += 1
             self._lines.append(LogLine(self._seq, record.created, record.levelno, record.name, message))
 
+    def add(self, created: float, level: int, logger: str, message: str) -> None:
+        """A record that did not pass through this process's logging (an attached server's)."""
+        with self._lock:
+            self._seq += 1
+            self._lines.append(LogLine(self._seq, created, level, logger, message))
+
     @property
     def last_seq(self) -> int:
         return self._seq

@@ -19,10 +19,17 @@ from textual.worker import Worker
 from tui_pacs.config.model import Config
 from tui_pacs.config.paths import Paths
 from tui_pacs.domain.attributes import Level
-from tui_pacs.domain.events import Event, InstanceStored, JobProgress, ServerStarted, ServerStopped
+from tui_pacs.domain.events import (
+    Event,
+    InstanceStored,
+    JobProgress,
+    LogRecorded,
+    ServerStarted,
+    ServerStopped,
+)
 from tui_pacs.services.local_browser import LocalBrowser
 from tui_pacs.services.log_records import LogBuffer
-from tui_pacs.services.workstation import Workstation
+from tui_pacs.services.workstation import ATTACHED, Workstation
 from tui_pacs.ui.errors import report_worker_state
 from tui_pacs.ui.help import HelpScreen
 from tui_pacs.ui.keymap import BoundAction, catalogue, unknown_ids
@@ -223,6 +230,12 @@ class WorkstationApp(App[None]):
         """Events from the node (on the loop): route them to the panes that show them."""
         if AssociationTable.wants(event):
             self.query_one(AssociationTable).record(event)
+        if isinstance(event, LogRecorded) and self.workstation.mode == ATTACHED:
+            # Embedded, our own logging already feeds the buffer; attached, the server's records
+            # arrive as events (WARNING and up).
+            level = logging.getLevelName(event.level)
+            self.log_buffer.add(event.at, level if isinstance(level, int) else logging.WARNING,
+                                event.logger, event.message)
         if isinstance(event, (ServerStarted, ServerStopped)):
             self.sub_title = self.workstation.describe()
         if isinstance(event, JobProgress):
