@@ -80,3 +80,30 @@ async def test_palette_offers_pane_actions_and_themes(sample_home, make_app):
         await pilot.pause(0.3)
         assert isinstance(app.screen, TagScreen)
         assert app.query_one(LocalPane) is not None
+
+
+async def test_mouse_rows_headers_and_key_bar(sample_home, make_app):
+    from tui_pacs.ui.panes.local.filter_bar import FilterBar
+    from tui_pacs.ui.panes.local.record_table import RecordTable
+
+    app = make_app(sample_home)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        table = app.query_one(RecordTable)
+        await pilot.click(RecordTable, offset=(5, 3))  # header is line 0, so this is row 2
+        assert table.cursor_row == 2
+        await pilot.click(RecordTable, offset=(5, 3), times=2)  # double click opens the study
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert table.level is not None and table.level.value == "SERIES"
+        await pilot.press("backspace")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await pilot.click(RecordTable, offset=(4, 0))  # the Name header sorts by name
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert table.page.request.order == (("PatientName", False),)
+        await pilot.click("#key-bar", offset=(2, 0))  # the first key shown: "/ Filter"
+        await pilot.pause()
+        assert isinstance(app.focused, FilterBar)
