@@ -191,3 +191,16 @@ async def test_columns_adapt_to_the_terminal_width(sample_home, make_app):
         wide = [c.label for c in table.shown_columns]
         assert "Birth" in wide and "Accession" in wide
         assert table.row_count == 8
+
+
+async def test_reload_keeps_the_cursor_on_its_row(sample_home, make_app):
+    app = make_app(sample_home)
+    async with app.run_test(size=(120, 40)) as pilot:
+        pane = app.query_one(LocalPane)
+        await wait_rows(pilot, pane)
+        table = app.query_one(RecordTable)
+        table.move_cursor(row=5)
+        chosen = table.current_uid
+        pane.refresh_rows()  # what arriving instances trigger
+        await wait_rows(pilot, pane)
+        assert table.current_uid == chosen

@@ -98,9 +98,16 @@ class LocalPane(Pane):
     async def load_page(self, request: PageRequest, cursor_at_end: bool = False, same_total: bool = False) -> None:
         known = self.page.total if (same_total and self.page) else 0
         page = await self.browser.page(request, with_total=not same_total, known_total=known)
+        table = self.table
+        # A reload of the same window (instances arrived, a delete) keeps the cursor on its row.
+        keep = table.current_uid if request == self.request and table.page is not None else None
+        old_row = table.cursor_row
         self.page = page
         self.request = request
-        self.table.show_page(page, cursor_at_end=cursor_at_end)
+        table.show_page(page, cursor_at_end=cursor_at_end)
+        if keep is not None and page.rows:
+            uids = [str(row[page.unique_key]) for row in page.rows]
+            table.move_cursor(row=uids.index(keep) if keep in uids else min(old_row, len(uids) - 1))
         self._show_status()
 
     def _show_status(self) -> None:
