@@ -65,9 +65,9 @@ def demo_cmd(app: AppContext, keep: bool, headless: bool) -> None:
     finally:
         if pacs is not None:
             pacs.stop()
+        if not keep:
+            import shutil
+
+            shutil.rmtree(home, ignore_errors=True)
     if keep:
         click.echo(f"\nkept {home}; try: tui-pacs --home {home} ls --level series")
-    else:
-        import shutil
-
-        shutil.rmtree(home, ignore_errors=True)
