@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import ClassVar
+from collections.abc import Callable
+from typing import ClassVar, cast
 
 from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
+from textual.lazy import Lazy
 from textual.widgets import Header, TabbedContent, TabPane
 from textual.worker import Worker
 
@@ -100,13 +102,13 @@ class WorkstationApp(App[None]):
             with TabPane("1 Local", id="local"):
                 yield LocalPane(self.browser, id="local-pane")
             with TabPane("2 Nodes", id="nodes"):
-                yield NodesPane(self.workstation, id="nodes-pane")
+                yield Lazy(NodesPane(self.workstation, id="nodes-pane"))
             with TabPane("3 Transfers", id="transfers"):
-                yield TransfersPane(self.workstation, id="transfers-pane")
+                yield Lazy(TransfersPane(self.workstation, id="transfers-pane"))
             with TabPane("4 Log", id="log"):
-                yield LogPane(self.log_buffer, AssociationTable(id="associations"), id="log-pane")
+                yield Lazy(LogPane(self.log_buffer, AssociationTable(id="associations"), id="log-pane"))
             with TabPane("5 Preview", id="preview"):
-                yield PreviewPane(self.browser, self.graphics, id="preview-pane")
+                yield Lazy(PreviewPane(self.browser, self.graphics, id="preview-pane"))
         yield KeyBar(id="key-bar")
 
 
@@ -138,8 +140,15 @@ class WorkstationApp(App[None]):
     def action_show_pane(self, pane_id: str) -> None:
         tabs = self.query_one("#panes", TabbedContent)
         tabs.active = pane_id
-        pane = self.query_one(f"#{pane_id}-pane", Pane)
-        self.set_focus(pane.primary_widget())
+        self.when_mounted(f"#{pane_id}-pane", lambda pane: self.set_focus(pane.primary_widget()))
+
+    def when_mounted(self, selector: str, action: Callable[[Pane], object], tries: int = 50) -> None:
+        """Run ``action`` on a pane; a Lazy pane mounts just after the first frame, so wait for it."""
+        found = self.query(selector)
+        if found:
+            action(found.first(Pane))
+        elif tries:
+            self.call_after_refresh(self.when_mounted, selector, action, tries - 1)
 
     # -- themes ---------------------------------------------------------------
 
@@ -164,7 +173,8 @@ class WorkstationApp(App[None]):
     @on(LocalPane.PreviewRequested)
     def _preview_requested(self, event: LocalPane.PreviewRequested) -> None:
         self.action_show_pane("preview")
-        self.query_one(PreviewPane).show_selection(event.level, event.uid)
+        self.when_mounted("#preview-pane",
+                          lambda pane: cast(PreviewPane, pane).show_selection(event.level, event.uid))
 
     @work(exclusive=True, group="node", exit_on_error=False)
     async def start_node(self) -> None:
@@ -221,15 +231,21 @@ class WorkstationApp(App[None]):
                 params["paths"] = [f[3] for f in files]
         job_id = self.workstation.submit(kind, node=node, description=description, params=params)
         self.call_from_thread(self.notify, f"Job {job_id} queued: {kind} {description}.", title="Transfers")
-        self.call_from_thread(self.query_one(TransfersPane).mark_dirty)
+        self.call_from_thread(self._transfers_changed)
+
+    def _transfers_changed(self) -> None:
+        for pane in self.query(TransfersPane):
+            pane.mark_dirty()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         report_worker_state(self, event.worker, event.state)
 
     def on_node_event(self, event: Event) -> None:
         """Events from the node (on the loop): route them to the panes that show them."""
+        # Hidden panes mount just after the first frame (Lazy), so query() rather than query_one().
         if AssociationTable.wants(event):
-            self.query_one(AssociationTable).record(event)
+            for table in self.query(AssociationTable):
+                table.record(event)
         if isinstance(event, LogRecorded) and self.workstation.mode == ATTACHED:
             # Embedded, our own logging already feeds the buffer; attached, the server's records
             # arrive as events (WARNING and up).
@@ -239,7 +255,7 @@ class WorkstationApp(App[None]):
         if isinstance(event, (ServerStarted, ServerStopped)):
             self.sub_title = self.workstation.describe()
         if isinstance(event, JobProgress):
-            self.query_one(TransfersPane).mark_dirty()
+            self._transfers_changed()
             if event.is_final and event.job_kind in ("move", "get", "import"):
                 self.query_one(LocalPane).refresh_rows()
         if isinstance(event, InstanceStored):
