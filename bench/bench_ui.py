@@ -269,6 +269,7 @@ def bench_real_terminal(home: Path, repeat: int) -> None:
                 time.sleep(0.05)
     finally:
         subprocess.run([tmux, "-L", socket, "kill-server"], capture_output=True, check=False)
+        (Path(os.environ.get("TMUX_TMPDIR", "/tmp")) / f"tmux-{os.getuid()}" / socket).unlink(missing_ok=True)
     report("first frame, real terminal (exec to rows)", samples, 1000)
 
 

@@ -50,7 +50,10 @@ class Tmux:
         return self.run("has-session", "-t", "tui", check=False).returncode == 0
 
     def kill(self) -> None:
+        """Stop this socket's server only, and remove its socket file (tmux may leave it)."""
         self.run("kill-server", check=False)
+        socket_dir = Path(os.environ.get("TMUX_TMPDIR", "/tmp")) / f"tmux-{os.getuid()}"
+        (socket_dir / self.socket).unlink(missing_ok=True)
 
 
 @pytest.fixture
