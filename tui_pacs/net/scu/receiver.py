@@ -20,7 +20,8 @@ from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]
 from tui_pacs.config.model import LocalNode
 from tui_pacs.net.ae import add_storage_contexts, make_ae
 from tui_pacs.net.errors import NetError
-from tui_pacs.net.scu.association import tune_association
+from tui_pacs.net.fastpath import reactor
+from tui_pacs.net.scu.association import quiet_pynetdicom
 from tui_pacs.net.scu.ingest import ReceivedCounts, store_received
 from tui_pacs.store.archive import Archive
 
@@ -40,8 +41,10 @@ def storage_receiver(local: LocalNode, archive: Archive, *, port: int | None = N
         return store_received(archive, event, event.assoc.requestor.ae_title, counts)
 
     def handle_open(event: Any) -> None:
-        # An accepted association's EVT_CONN_OPEN fires before its threads start.
-        tune_association(event.assoc)
+        # An accepted association's EVT_CONN_OPEN fires before its threads start: no per-PDU
+        # log formatting, DUL and reactor woken by work instead of 1 ms polling.
+        quiet_pynetdicom(event.assoc)
+        reactor.install(event.assoc)
 
     address = (bind or local.bind, port or local.port)
     handlers = [(evt.EVT_CONN_OPEN, handle_open), (evt.EVT_C_STORE, handle_store)]
