@@ -128,6 +128,11 @@ def _condition_sql(attr: Attribute, cond: Condition) -> tuple[str, list[Any]]:
             return f"{col} = ?", [casefold_name(cond.value)]
     if kind in (Match.MULTI_TEXT, Match.MULTI_UID) and isinstance(cond, (Single, OneOf)):
         values = (cond.value,) if isinstance(cond, Single) else cond.values
+        if attr.keyword == "ModalitiesInStudy" and not any("*" in v or "?" in v for v in values):
+            # Indexed rows (schema v4) instead of scanning the joined column.
+            marks = ", ".join("?" * len(values))
+            return (f"{ALIAS[attr.level]}.pk IN (SELECT study_pk FROM study_modality WHERE modality IN ({marks}))",
+                    list(values))
         parts: list[str] = []
         params: list[Any] = []
         for item in values:

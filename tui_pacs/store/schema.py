@@ -187,7 +187,29 @@ ALTER TABLE job ADD COLUMN owner TEXT NOT NULL DEFAULT '';
 ALTER TABLE job ADD COLUMN max_attempts INTEGER NOT NULL DEFAULT 3;
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3)
+_V4 = r"""
+-- ModalitiesInStudy as rows, so "mod=CT" on 100,000 studies is an index lookup, not a scan
+-- of the backslash-joined column (which stays, for returning the key).
+CREATE TABLE study_modality (
+    modality        TEXT NOT NULL,
+    study_pk        INTEGER NOT NULL REFERENCES study (pk) ON DELETE CASCADE,
+    PRIMARY KEY (modality, study_pk)
+) WITHOUT ROWID;
+CREATE INDEX study_modality_study_idx ON study_modality (study_pk);
+INSERT OR IGNORE INTO study_modality (modality, study_pk)
+    SELECT DISTINCT modality, study_pk FROM series WHERE modality != '';
+
+CREATE TRIGGER series_modality_added AFTER INSERT ON series WHEN NEW.modality != '' BEGIN
+    INSERT OR IGNORE INTO study_modality (modality, study_pk) VALUES (NEW.modality, NEW.study_pk);
+END;
+
+CREATE TRIGGER series_modality_removed AFTER DELETE ON series BEGIN
+    DELETE FROM study_modality WHERE study_pk = OLD.study_pk AND modality = OLD.modality
+        AND NOT EXISTS (SELECT 1 FROM series WHERE study_pk = OLD.study_pk AND modality = OLD.modality);
+END;
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

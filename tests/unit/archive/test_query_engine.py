@@ -123,6 +123,7 @@ def test_delete_keeps_counts_and_derived_values_right(populated: Archive) -> Non
                                                    "SOPClassesInStudy": "", "NumberOfStudyRelatedSeries": "",
                                                    "NumberOfStudyRelatedInstances": ""}))[0]
     assert row["ModalitiesInStudy"] == "CT"
+    assert study_uids(populated, ModalitiesInStudy="MR") == {"3"}  # the indexed modality rows follow deletes
     assert row["SOPClassesInStudy"] == "1.2.840.10008.5.1.4.1.1.2"
     assert (row["NumberOfStudyRelatedSeries"], row["NumberOfStudyRelatedInstances"]) == (1, 2)
     populated.index.delete(Query(Level.PATIENT, {"PatientID": "P1"}, root=Root.PATIENT))
