@@ -69,6 +69,7 @@ async def test_cancel_a_job_waiting_for_a_retry(sample_home, make_app):
         await until(pilot, lambda: table.current_job.state == "cancelled")
         await pilot.press("x")  # clear finished
         await until(pilot, lambda: table.row_count == 0)
+        assert app.workstation.list_jobs() == []  # gone from the index, not only from the view
 
 
 async def test_export_study_as_dicomdir(sample_home, make_app, tmp_path):

@@ -88,10 +88,25 @@ class TransferQueue:
             job_kinds.node_named(self.config, node)
         job_id = self.store.create(kind, node=node, description=description, params=dict(params or {}),
                                    max_attempts=max_attempts)
-        self._wake.set()
+        self._wake_dispatcher()
         if self._loop is not None:
             self._bridge(self._event(self.store.get(job_id)))
         return job_id
+
+    def _wake_dispatcher(self) -> None:
+        """asyncio.Event is not thread-safe: from another thread, set it through the loop."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            self._wake.set()
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            self._wake.set()
+        else:
+            loop.call_soon_threadsafe(self._wake.set)
 
     def cancel(self, job_id: int) -> JobRow:
         job = self.store.request_cancel(job_id)
@@ -104,7 +119,7 @@ class TransferQueue:
         """Run one job in the foreground until it is final, retrying with backoff (the CLI's way)."""
         self._loop = asyncio.get_running_loop()
         while True:
-            job = self.store.get(job_id)
+            job = await asyncio.to_thread(self.store.get, job_id)
             if job.is_final:
                 return job
             if job.state == store_jobs.QUEUED:
@@ -112,7 +127,7 @@ class TransferQueue:
                 if delay > 0:
                     log.info("job %d: retrying in %.1f s", job_id, delay)
                     await asyncio.sleep(delay)
-                claimed = self.store.claim(job_id, self.owner)
+                claimed = await asyncio.to_thread(self.store.claim, job_id, self.owner)
                 if claimed is not None:
                     await self._execute(claimed)
                     continue
@@ -121,12 +136,13 @@ class TransferQueue:
     async def serve(self, stop: asyncio.Event) -> None:
         """Dispatch queued jobs until ``stop`` is set (the daemon's way); recovers first."""
         self._loop = asyncio.get_running_loop()
-        for job in self.store.recover():
+        for job in await asyncio.to_thread(self.store.recover):
             log.warning("job %d was interrupted; it is %s", job.id, job.state)
         running: set[asyncio.Task[None]] = set()
         while not stop.is_set():
             while len(running) < self.workers:
-                job = self.store.claim_next(self.owner, per_node_limit=self.per_node_limit)
+                job = await asyncio.to_thread(self.store.claim_next, self.owner,
+                                              per_node_limit=self.per_node_limit)
                 if job is None:
                     break
                 task = asyncio.create_task(self._execute(job))
@@ -153,17 +169,19 @@ class TransferQueue:
         try:
             counts = await asyncio.to_thread(job_kinds.run, job.kind, job.node, job.params, ctx)
         except Cancelled as exc:
-            self._end(job, reporter.counts, store_jobs.CANCELLED, exc.message)
+            await asyncio.to_thread(self._end, job, reporter.counts, store_jobs.CANCELLED, exc.message)
         except TuiPacsError as exc:
             if cancel.is_set():
-                self._end(job, reporter.counts, store_jobs.CANCELLED, f"cancelled ({exc.message})")
+                await asyncio.to_thread(self._end, job, reporter.counts, store_jobs.CANCELLED,
+                                        f"cancelled ({exc.message})")
             else:
-                self._fail(job, reporter.counts, exc)
+                await asyncio.to_thread(self._fail, job, reporter.counts, exc)
         except Exception as exc:  # a bug: fail the job with one line, keep the traceback in the log
             log.exception("job %d crashed", job.id)
-            self._end(job, reporter.counts, store_jobs.FAILED, f"internal error: {type(exc).__name__}: {exc}")
+            await asyncio.to_thread(self._end, job, reporter.counts, store_jobs.FAILED,
+                                    f"internal error: {type(exc).__name__}: {exc}")
         else:
-            self._end(job, counts, store_jobs.DONE, "")
+            await asyncio.to_thread(self._end, job, counts, store_jobs.DONE, "")
         finally:
             self._cancels.pop(job.id, None)
             self._wake.set()

@@ -206,6 +206,10 @@ class Workstation:
             return self.queue.cancel(job_id)
         return self.jobs.request_cancel(job_id)
 
+    def clear_finished(self) -> int:
+        """Forget finished jobs (done, failed, cancelled): their rows leave the index."""
+        return self.jobs.clear_finished()
+
     def retry(self, job_id: int) -> JobRow:
         # The queue's dispatcher looks for due rows at least once a second.
         return self.jobs.retry(job_id)

@@ -246,6 +246,13 @@ class JobStore:
             raise JobStateError(f"job {job_id} is {job.state}; only failed or cancelled jobs can be retried")
         return job
 
+    def clear_finished(self) -> int:
+        """Delete done, failed and cancelled jobs (and their failure lists); returns how many."""
+        marks = ", ".join("?" * len(FINAL_STATES))
+        with self.index.transaction() as conn:
+            cursor = conn.execute(f"DELETE FROM job WHERE state IN ({marks})", FINAL_STATES)
+            return int(cursor.rowcount)
+
     def recover(self, is_alive: Callable[[str], bool] = owner_alive) -> list[JobRow]:
         """After a restart: jobs whose owner is gone are queued again (or cancelled if asked to)."""
         recovered: list[int] = []

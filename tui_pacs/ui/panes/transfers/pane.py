@@ -37,7 +37,6 @@ class TransfersPane(Pane):
         super().__init__(id=id)
         self.workstation = workstation
         self.dirty = True
-        self.hidden: set[int] = set()  # finished jobs cleared from the view (still rows in the index)
 
     def compose(self) -> ComposeResult:
         yield Static("", id="transfers-status", classes="status-line")
@@ -62,7 +61,7 @@ class TransfersPane(Pane):
         self.app.call_from_thread(self._show, jobs)
 
     def _show(self, jobs: list[JobRow]) -> None:
-        visible = [j for j in jobs if j.id not in self.hidden]
+        visible = jobs
         self.query_one(JobTable).show_jobs(visible)
         active = sum(1 for j in visible if not j.is_final)
         failed = sum(1 for j in visible if j.state == "failed")
@@ -91,10 +90,11 @@ class TransfersPane(Pane):
         self.app.call_from_thread(self.notify, f"Job {job.id} is {job.state}.", title=verb.title())
         self.dirty = True
 
+    @work(thread=True, group="transfers-act", exit_on_error=False)
     def action_clear_finished(self) -> None:
-        """Hide finished jobs from the view; their rows stay in the index as history."""
-        jobs = self.query_one(JobTable).jobs.values()
-        self.hidden.update(j.id for j in jobs if j.is_final)
+        """Delete finished jobs from the queue (the index), not just from the view."""
+        removed = self.workstation.clear_finished()
+        self.app.call_from_thread(self.notify, f"Cleared {removed} finished job(s).", title="Transfers")
         self.dirty = True
 
     @on(DataTable.RowSelected, "#job-table")
