@@ -129,7 +129,14 @@ class FileStore:
         try:
             created = not target.parent.exists()
             target.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(temporary, target)
+            try:
+                os.replace(temporary, target)
+            except OSError as exc:
+                if exc.errno != errno.EXDEV:
+                    raise
+                # Received on another filesystem (another archive's incoming directory): copy first.
+                temporary = self._copy_in(temporary)
+                os.replace(temporary, target)
             if sync_dir:
                 _fsync_dir(target.parent)
                 if created:
@@ -139,6 +146,13 @@ class FileStore:
             temporary.unlink(missing_ok=True)
             raise _storage_error(exc, relative) from exc
         return target
+
+    def _copy_in(self, foreign: Path) -> Path:
+        """Copy a file from another filesystem into our incoming directory, fsynced; remove the original."""
+        with foreign.open("rb") as source:
+            local = self.copy_to_temporary(source)
+        foreign.unlink(missing_ok=True)
+        return local
 
     def sync_filesystem(self, files: Iterable[Path] = ()) -> None:
         """Make everything written to the store's filesystem durable.

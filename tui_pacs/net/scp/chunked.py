@@ -20,6 +20,7 @@ holds what the sender sent, in the transfer syntax it was sent in.
 from __future__ import annotations
 
 import functools
+import os
 import struct
 import tempfile
 import threading
@@ -82,6 +83,8 @@ def _write_file_meta_info(fp: BinaryIO, meta: Any) -> None:
 
 
 _ORIGINAL_WRITE = dimse_messages.write_file_meta_info
+_ORIGINALS = (dimse_messages.NamedTemporaryFile, dimse_messages.create_file_meta,  # type: ignore[attr-defined]
+              dimse_messages.write_file_meta_info, _config.STORE_RECV_CHUNKED_DATASET)
 
 
 def install_chunked_receive(incoming_dir: Path) -> None:
@@ -101,6 +104,15 @@ def install_chunked_receive(incoming_dir: Path) -> None:
         _installed = incoming_dir
 
 
+def uninstall_chunked_receive() -> None:
+    """Back to pynetdicom's own behaviour (tests, and a process whose SCP has stopped)."""
+    global _installed
+    with _lock:
+        (dimse_messages.NamedTemporaryFile, dimse_messages.create_file_meta,  # type: ignore[attr-defined]
+         dimse_messages.write_file_meta_info, _config.STORE_RECV_CHUNKED_DATASET) = _ORIGINALS
+        _installed = None
+
+
 def _incoming_file(directory: str, **kwargs: Any) -> Any:
     kwargs["suffix"] = ".part"
     return tempfile.NamedTemporaryFile(dir=directory, prefix="in-", **kwargs)
@@ -109,3 +121,19 @@ def _incoming_file(directory: str, **kwargs: Any) -> Any:
 def installed_dir() -> Path | None:
     """Where chunked receive currently writes (None when not installed)."""
     return _installed
+
+
+def received_file(event: Any) -> Path | None:
+    """The fsynced Part 10 temporary file of a C-STORE received in chunked mode, or None.
+
+    Both the SCP and the SCU's C-GET/C-MOVE receivers use this: once chunked
+    receive is installed it applies to every association in the process.
+    """
+    request = event.request
+    handle = getattr(request, "_dataset_file", None)
+    path = getattr(request, "_dataset_path", None)
+    if handle is None or path is None:
+        return None
+    handle.flush()
+    os.fsync(handle.fileno())
+    return Path(path)

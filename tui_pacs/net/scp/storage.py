@@ -11,7 +11,6 @@ findable" (PS3.4 B.2.3). Every failure removes the temporary file.
 from __future__ import annotations
 
 import logging
-import os
 from enum import IntEnum
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from tui_pacs.domain.errors import TuiPacsError
 from tui_pacs.domain.events import InstanceRefused, InstanceStored
 from tui_pacs.domain.uids import is_valid_uid, printable
 from tui_pacs.net.scp.base import ScpContext, association_id, peer_of
+from tui_pacs.net.scp.chunked import received_file
 from tui_pacs.store.errors import NotDicom, OutOfResources
 from tui_pacs.store.extract import read_header
 from tui_pacs.store.records import StoredInstance
@@ -60,18 +60,14 @@ def _response(status: StoreStatus, comment: str) -> Dataset:
 
 
 def _sync_received(event: Any) -> Path:
-    """The received file, flushed and fsynced; written from memory if chunking was off."""
-    request = event.request
-    handle = getattr(request, "_dataset_file", None)
-    path = getattr(request, "_dataset_path", None)
+    """The received file, flushed and fsynced (chunked receive is always on for the SCP)."""
     try:
-        if handle is not None and path is not None:
-            handle.flush()
-            os.fsync(handle.fileno())
-            return Path(path)
+        path = received_file(event)
     except OSError as exc:
         raise OutOfResources(f"cannot write the received data set: {exc.strerror}") from exc
-    raise StoreRefusal(StoreStatus.PROCESSING_FAILURE, "chunked receive is not installed")
+    if path is None:
+        raise StoreRefusal(StoreStatus.PROCESSING_FAILURE, "chunked receive is not installed")
+    return path
 
 
 def _check_header(header: Dataset, abstract_syntax: str, affected_uid: str) -> None:

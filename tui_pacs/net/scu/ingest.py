@@ -12,6 +12,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
+from tui_pacs.net.scp.chunked import received_file
 from tui_pacs.store.archive import Archive
 from tui_pacs.store.errors import OutOfResources, StoreError
 
@@ -33,8 +34,13 @@ class ReceivedCounts:
 def store_received(archive: Archive, event: Any, source_ae: str, counts: ReceivedCounts) -> int:
     """Write one received C-STORE data set to the archive; return the C-STORE status."""
     try:
-        data = event.encoded_dataset()  # preamble, file meta and the data set as sent
-        temporary = archive.files.write_temporary([data])
+        # With chunked receive on in this process (an SCP runs beside us), the data set is already
+        # in a fsynced Part 10 temporary file; otherwise it is in memory.
+        temporary = received_file(event)
+        if temporary is None:
+            data = event.encoded_dataset()  # preamble, file meta and the data set as sent
+            temporary = archive.files.write_temporary([data])
+        size = temporary.stat().st_size
         stored = archive.ingest_file(temporary, source_ae=source_ae)
     except OutOfResources as exc:
         log.error("refused an instance from %s: %s", source_ae, exc)
@@ -48,7 +54,7 @@ def store_received(archive: Archive, event: Any, source_ae: str, counts: Receive
     else:
         with counts.lock:
             counts.stored += 1
-            counts.bytes += len(data)
+            counts.bytes += size
             counts.duplicates += int(stored.duplicate)
             counts.study_uids.add(stored.record.study_uid)
         return 0x0000

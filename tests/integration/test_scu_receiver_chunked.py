@@ -1,0 +1,55 @@
+"""The C-MOVE receiver and C-GET store path when chunked receive is on in the same process.
+
+An SCP running beside the SCU (the workstation's embedded node, the demo
+PACS) switches pynetdicom to chunked receive process-wide; the receiver must
+then take the data set from the temporary file instead of from memory.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+from pydicom import dcmread
+
+from tests.integration.test_scu_helpers import small_instances
+from tests.support.tools import dcmtk_env, free_port, require_tool
+from tui_pacs.config.model import LocalNode
+from tui_pacs.config.paths import resolve_paths
+from tui_pacs.domain.attributes import Level
+from tui_pacs.net.scp.chunked import install_chunked_receive, installed_dir, uninstall_chunked_receive
+from tui_pacs.net.scu.receiver import storage_receiver
+from tui_pacs.store.archive import Archive
+from tui_pacs.store.query import Query
+
+
+def test_receiver_stores_when_chunked_receive_is_installed(tmp_path: Path) -> None:
+    storescu = require_tool("storescu")
+    other = resolve_paths(tmp_path / "other")
+    other.ensure()
+    previous = installed_dir()
+    with Archive.open(other) as other_archive:
+        install_chunked_receive(other_archive.incoming_dir)  # as an SCP on another archive would
+    paths = resolve_paths(tmp_path / "home")
+    paths.ensure()
+    files = small_instances(tmp_path / "send", 5)
+    port = free_port()
+    try:
+        with Archive.open(paths) as archive, \
+                storage_receiver(LocalNode(ae_title="RECEIVER", bind="127.0.0.1", port=port), archive) as counts:
+            result = subprocess.run([storescu, "-aec", "RECEIVER", "127.0.0.1", str(port), *map(str, files)],
+                                    capture_output=True, text=True, env=dcmtk_env(), timeout=60)
+            assert result.returncode == 0, result.stderr
+            assert (counts.stored, counts.refused) == (5, 0)
+            rows = archive.index.find(Query(Level.IMAGE, {"_path": ""}))
+            assert len(rows) == 5
+            for row in rows:
+                stored = dcmread(archive.files.root / row["_path"])
+                assert stored.SOPInstanceUID == row["SOPInstanceUID"]
+        assert os.listdir(other.store_dir / ".incoming") == []
+    finally:
+        if previous is not None:
+            install_chunked_receive(previous)
+        else:
+            uninstall_chunked_receive()
