@@ -42,6 +42,11 @@ async def test_send_study_to_a_node_shows_a_finished_job(sample_home, make_app, 
         await pilot.press("3")
         await until(pilot, lambda: "done" in job_states(app).values())
         assert len(storescp.received()) == instances
+        # The outgoing association shows in the live table beside incoming ones.
+        from tui_pacs.ui.panes.log.associations import AssociationTable
+
+        live = app.query_one(AssociationTable).live.values()
+        await until(pilot, lambda: any(a.peer_ae == storescp.aet and not a.inbound for a in live))
 
 
 async def test_cancel_a_job_waiting_for_a_retry(sample_home, make_app):

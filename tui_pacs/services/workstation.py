@@ -59,6 +59,7 @@ class Workstation:
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[Any]] = []
         self.detail = ""
+        self._observer: Callable[[Event], None] | None = None
 
     # -- life cycle (on the loop) -------------------------------------------------------------
 
@@ -74,6 +75,12 @@ class Workstation:
         from tui_pacs.services.queue import TransferQueue
 
         self.queue = TransferQueue(self.archive, self.config, publish=self._publish_job)  # type: ignore[arg-type]
+        # Outgoing associations (our jobs' SCU side) reach the live table through the same path.
+        from tui_pacs.net.scu import observe
+
+        loop = asyncio.get_running_loop()
+        self._observer = lambda event: loop.call_soon_threadsafe(self._publish_job, event)
+        observe.add_observer(self._observer)
         self._tasks.append(asyncio.create_task(self.queue.serve(self._stop), name="transfer-queue"))
 
     async def _running_server(self) -> dict[str, Any] | None:
@@ -162,6 +169,11 @@ class Workstation:
     async def stop(self) -> None:
         """Stop what this process runs; an attached server keeps running."""
         self._stop.set()
+        if self._observer is not None:
+            from tui_pacs.net.scu import observe
+
+            observe.remove_observer(self._observer)
+            self._observer = None
         if self.server is not None:
             await self.server.stop(grace=5.0)
             self.server = None

@@ -31,7 +31,7 @@ from tui_pacs.net.errors import (
     PeerAborted,
 )
 from tui_pacs.net.fastpath import dul_wakeup
-from tui_pacs.net.scu import dimse_guard
+from tui_pacs.net.scu import dimse_guard, observe
 
 log = logging.getLogger(__name__)
 
@@ -110,14 +110,18 @@ def associate(ae: NodelayApplicationEntity, node: RemoteNode, contexts: Sequence
     if not assoc.is_established:
         _raise_not_established(assoc, where)
     log.info("association to %s established", where)
+    observe.established(assoc, node.ae_title, node.host, node.port)
     try:
         yield assoc
-    except BaseException:
+    except BaseException as exc:
         if assoc.is_established:
             assoc.abort()
+        observe.ended(assoc, node.ae_title, node.host, node.port, aborted=True, reason=str(exc)[:200])
         raise
+    aborted = bool(assoc.is_aborted)
     if assoc.is_established:
         assoc.release()
+    observe.ended(assoc, node.ae_title, node.host, node.port, aborted=aborted)
 
 
 def _raise_not_established(assoc: Association, where: str) -> NoReturn:
