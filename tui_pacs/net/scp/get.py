@@ -16,7 +16,7 @@ from typing import Any
 from tui_pacs.domain.events import QueryServed
 from tui_pacs.net.scp.base import ScpContext, association_id, peer_of
 from tui_pacs.net.scp.identifiers import IdentifierError
-from tui_pacs.net.scp.retrieve import CANCEL, resolve, sub_operations
+from tui_pacs.net.scp.retrieve import CANCEL, reported_sub_operations, resolve
 
 log = logging.getLogger(__name__)
 
@@ -37,13 +37,6 @@ def handle_c_get(event: Any, ctx: ScpContext) -> Iterator[Any]:
         return
     log.info("C-GET %s of %d instances from %s", request.level.value, len(request.matches), peer)
     yield len(request.matches)
-    cancelled = False  # event.is_cancelled consumes the C-CANCEL, so remember what we yielded
-    try:
-        for status, dataset in sub_operations(event, request.matches):
-            cancelled = cancelled or status == CANCEL
-            yield status, dataset
-    finally:
-        # pynetdicom stops iterating after a Cancel status, so report when the generator closes.
-        ctx.emit(QueryServed(association=number, peer_ae=peer.ae_title, service="C-GET",
-                             level=request.level.value, matches=len(request.matches),
-                             cancelled=cancelled, status=0xFE00 if cancelled else 0))
+    yield from reported_sub_operations(event, request.matches, lambda cancelled: ctx.emit(QueryServed(
+        association=number, peer_ae=peer.ae_title, service="C-GET", level=request.level.value,
+        matches=len(request.matches), cancelled=cancelled, status=CANCEL if cancelled else 0)))

@@ -21,7 +21,7 @@ from tui_pacs.domain.events import QueryServed
 from tui_pacs.net.ae import UNCOMPRESSED_SYNTAXES
 from tui_pacs.net.scp.base import ScpContext, association_id, peer_of, safe_ae
 from tui_pacs.net.scp.identifiers import IdentifierError
-from tui_pacs.net.scp.retrieve import CANCEL, Match, resolve, sub_operations
+from tui_pacs.net.scp.retrieve import CANCEL, Match, reported_sub_operations, resolve
 
 log = logging.getLogger(__name__)
 
@@ -83,14 +83,7 @@ def handle_c_move(event: Any, ctx: ScpContext) -> Iterator[Any]:
     contexts = sub_association_contexts(request.matches) or [build_context("1.2.840.10008.1.1")]
     yield node.host, node.port, {"contexts": contexts}
     yield len(request.matches)
-    cancelled = False  # event.is_cancelled consumes the C-CANCEL, so remember what we yielded
-    try:
-        for status, dataset in sub_operations(event, request.matches):
-            cancelled = cancelled or status == CANCEL
-            yield status, dataset
-    finally:
-        # pynetdicom stops iterating after a Cancel status, so report when the generator closes.
-        ctx.emit(QueryServed(association=number, peer_ae=peer.ae_title, service="C-MOVE",
-                             level=request.level.value, matches=len(request.matches),
-                             destination=destination, cancelled=cancelled,
-                             status=0xFE00 if cancelled else 0))
+    yield from reported_sub_operations(event, request.matches, lambda cancelled: ctx.emit(QueryServed(
+        association=number, peer_ae=peer.ae_title, service="C-MOVE", level=request.level.value,
+        matches=len(request.matches), destination=destination, cancelled=cancelled,
+        status=CANCEL if cancelled else 0)))

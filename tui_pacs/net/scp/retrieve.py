@@ -9,7 +9,7 @@ own transfer syntax.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,6 +60,22 @@ def load(match: Match) -> Dataset | str:
     except Exception as exc:
         log.error("cannot read stored instance %s: %s", match.sop_instance_uid, exc)
         return f"unreadable {match.sop_instance_uid}"
+
+
+def reported_sub_operations(event: Any, matches: tuple[Match, ...],
+                            report: Callable[[bool], None]) -> Iterator[tuple[int, Dataset | str | None]]:
+    """:func:`sub_operations`, calling ``report(cancelled)`` when the stream ends or is dropped.
+
+    pynetdicom stops iterating after a Cancel status and ``event.is_cancelled``
+    consumes the C-CANCEL, so cancellation is remembered from what was yielded.
+    """
+    cancelled = False
+    try:
+        for status, dataset in sub_operations(event, matches):
+            cancelled = cancelled or status == CANCEL
+            yield status, dataset
+    finally:
+        report(cancelled)
 
 
 def sub_operations(event: Any, matches: tuple[Match, ...]) -> Iterator[tuple[int, Dataset | str | None]]:
