@@ -59,13 +59,7 @@ def fresh_archive(base: Path) -> Archive:
 
 
 def items_of(paths: list[Path]) -> list[StoreItem]:
-    from pydicom import dcmread
-
-    out = []
-    for p in paths:
-        ds = dcmread(p, stop_before_pixels=True)
-        out.append(StoreItem(ds.SOPInstanceUID, ds.SOPClassUID, ds.file_meta.TransferSyntaxUID, str(p)))
-    return out
+    return [StoreItem.from_file(p) for p in paths]
 
 
 def durability_floor(folder: Path, files: list[Path]) -> float:

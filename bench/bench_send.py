@@ -31,13 +31,7 @@ AET = "TUIPACS"
 
 
 def items_of(paths: list[Path]) -> list[StoreItem]:
-    from pydicom import dcmread
-
-    out = []
-    for p in paths:
-        ds = dcmread(p, stop_before_pixels=True)
-        out.append(StoreItem(ds.SOPInstanceUID, ds.SOPClassUID, ds.file_meta.TransferSyntaxUID, str(p)))
-    return out
+    return [StoreItem.from_file(p) for p in paths]
 
 
 def timed(action: object) -> float:

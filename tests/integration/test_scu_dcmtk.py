@@ -21,18 +21,14 @@ from tests.support.peers import QRSCP, StoreSCP, run_dcmqrscp, run_storescp
 from tests.support.tools import free_port, sample_files
 from tui_pacs.config.model import RemoteNode, Timeouts
 from tui_pacs.net.errors import DimseTimeout, PeerAborted
-from tui_pacs.net.scu import association, dimse_guard
+from tui_pacs.net.scu import association
 from tui_pacs.net.scu.store import StoreItem, send_c_store
 
 pytestmark = pytest.mark.peer
 
 
 def items_of(paths: list[Path]) -> list[StoreItem]:
-    result = []
-    for path in paths:
-        ds = dcmread(path, stop_before_pixels=True)
-        result.append(StoreItem(ds.SOPInstanceUID, ds.SOPClassUID, ds.file_meta.TransferSyntaxUID, str(path)))
-    return result
+    return [StoreItem.from_file(path) for path in paths]
 
 
 def node_for(scp: StoreSCP | QRSCP, dimse: float = 5.0) -> RemoteNode:

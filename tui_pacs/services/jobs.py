@@ -111,13 +111,10 @@ def _files(paths: list[str]) -> Iterator[Path]:
 
 
 def _item_from_file(path: Path) -> StoreItem | None:
-    from pydicom import dcmread
     from pydicom.errors import InvalidDicomError
 
     try:
-        ds = dcmread(path, stop_before_pixels=True, specific_tags=["SOPClassUID", "SOPInstanceUID"])
-        meta = ds.file_meta
-        return StoreItem(str(ds.SOPInstanceUID), str(ds.SOPClassUID), str(meta.TransferSyntaxUID), str(path))
+        return StoreItem.from_file(path)
     except (InvalidDicomError, AttributeError, OSError, ValueError) as exc:
         log.info("skipping %s: not a sendable DICOM file (%s)", path, exc)
         return None

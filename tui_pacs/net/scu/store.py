@@ -48,6 +48,12 @@ class StoreItem:
     transfer_syntax: str
     path: str
 
+    @classmethod
+    def from_file(cls, path: str | Path) -> StoreItem:
+        """The item for a Part 10 file, from its header only (pydicom errors propagate)."""
+        ds = dcmread(path, stop_before_pixels=True, specific_tags=["SOPClassUID", "SOPInstanceUID"])
+        return cls(str(ds.SOPInstanceUID), str(ds.SOPClassUID), str(ds.file_meta.TransferSyntaxUID), str(path))
+
 
 @dataclass
 class TransferCounts:
