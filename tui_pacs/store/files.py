@@ -218,5 +218,5 @@ class FileStore:
         return total
 
     def free_bytes(self) -> int:
-        self.root.mkdir(parents=True, exist_ok=True)
+        """Free space where the store lives (asked on every C-STORE: one statvfs, nothing else)."""
         return shutil.disk_usage(self.root).free

@@ -72,8 +72,11 @@ class Query:
     root: Root = Root.STUDY
     combined_datetime: bool = False
     """Treat date and time ranges as one date-time range (C.2.2.2.5.2 extended negotiation)."""
+    conditions: Mapping[str, Condition] = field(init=False, repr=False, compare=False)
+    """Each key's parsed match value, parsed once here so malformed values fail before any SQL."""
 
     def __post_init__(self) -> None:
+        conditions: dict[str, Condition] = {}
         if not self.root.allows(self.level):
             raise InvalidQuery(f"the {self.root.value} root has no {self.level.value} level")
         for keyword in self.keys:
@@ -86,7 +89,8 @@ class Query:
                 raise InvalidQuery(
                     f"{keyword} is a {attr.level.value}-level key, below the query level {self.level.value}"
                 )
-            parse_condition(attr, self.keys[keyword])  # malformed values fail here, not mid-query
+            conditions[keyword] = parse_condition(attr, self.keys[keyword])
+        object.__setattr__(self, "conditions", conditions)
 
     def returned_keys(self) -> list[str]:
         """The keys each result carries: those asked for plus the unique keys down to the level."""
@@ -182,11 +186,10 @@ def _where(query: Query) -> tuple[list[str], list[Any]]:
                 clauses.append(sql)
                 params.extend(values)
                 handled.update((date_key, time_key))
-    for keyword, raw in query.keys.items():
+    for keyword in query.keys:
         if keyword in handled or keyword in INTERNAL_COLUMNS:
             continue
-        attr = ATTRIBUTES[keyword]
-        sql, values = _condition_sql(attr, parse_condition(attr, raw))
+        sql, values = _condition_sql(ATTRIBUTES[keyword], query.conditions[keyword])
         if sql:
             clauses.append(sql)
             params.extend(values)
