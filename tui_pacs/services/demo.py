@@ -12,13 +12,13 @@ to us works too.
 from __future__ import annotations
 
 import logging
-import socket
 from dataclasses import dataclass
 from pathlib import Path
 
 from tui_pacs.config.model import Config, LocalNode, RemoteNode
 from tui_pacs.config.paths import Paths, resolve_paths
 from tui_pacs.config.writer import save_node, set_value
+from tui_pacs.net.ports import free_loopback_port
 from tui_pacs.store.archive import Archive
 from tui_pacs.store.importer import ImportReport, import_paths
 
@@ -27,13 +27,6 @@ log = logging.getLogger(__name__)
 DEMO_NODE = "demo-pacs"
 DEMO_PACS_AE = "DEMOPACS"
 DEMO_WORKSTATION_AE = "TUIPACS"
-
-
-def free_loopback_port() -> int:
-    """A port on 127.0.0.1 free a moment ago (the demo's own SCP takes it right after)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
