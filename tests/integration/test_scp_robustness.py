@@ -6,10 +6,13 @@ pynetdicom associations on loopback (never a mocked network).
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from io import BytesIO
 from pathlib import Path
@@ -202,28 +205,56 @@ def test_quota_reached_is_a700(tmp_path: Path) -> None:
         assert not scp.incoming_leftovers()
 
 
+@contextmanager
+def small_tmpfs(path: Path, size: str) -> Iterator[Path]:
+    """A tmpfs of ``size`` mounted on ``path`` for the duration (root only; skip otherwise)."""
+    if shutil.which("mount") is None or os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs needs root")
+    path.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], check=True)
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], check=False)
+
+
 def test_full_disk_is_a700(tmp_path: Path) -> None:
     """A 2 MB tmpfs as the home: less free space than the archive's safety margin."""
-    if shutil.which("mount") is None or not _is_root():
-        pytest.skip("mounting a small tmpfs needs root")
-    home = tmp_path / "small"
-    home.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(home)], check=True)
-    try:
-        with running_scp(home) as scp:
-            status = _store_one(scp, small_image(rows=256))
-            assert status == 0xA700
-            assert scp.archive.index.totals()["instance"] == 0
-            assert not scp.incoming_leftovers()
-            assert_still_serves(scp)
-    finally:
-        subprocess.run(["umount", "-l", str(home)], check=False)
+    with small_tmpfs(tmp_path / "small", "2m") as home, running_scp(home) as scp:
+        status = _store_one(scp, small_image(rows=256))
+        assert status == 0xA700
+        assert scp.archive.index.totals()["instance"] == 0
+        assert not scp.incoming_leftovers()
+        assert_still_serves(scp)
 
 
-def _is_root() -> bool:
-    import os
-
-    return os.geteuid() == 0
+def test_disk_fills_while_the_data_set_streams(tmp_path: Path) -> None:
+    """A 24 MB tmpfs, then a 36 MB instance: the write fails half-way (ENOSPC) while
+    the data set is still arriving. A700 for it; the space comes back; the same
+    association then stores a small instance, and the server still answers C-ECHO."""
+    with small_tmpfs(tmp_path / "small", "24m") as home, running_scp(home) as scp:
+        assoc = client_ae().associate(HOST, scp.port, ae_title=AET)
+        assert assoc.is_established
+        first = small_image(rows=64)
+        assert int(assoc.send_c_store(first).Status) == 0x0000
+        free_before = shutil.disk_usage(home).free
+        big = small_image(rows=6000)  # 36 MB of pixels: more than the whole filesystem
+        assert len(big.PixelData) > free_before
+        status = assoc.send_c_store(big)
+        assert "Status" in status, "no C-STORE response: the association was lost"
+        assert int(status.Status) == 0xA700
+        assert "full" in str(status.get("ErrorComment", "")) or "space" in str(status.ErrorComment)
+        assert assoc.is_established
+        # Nothing of the failed instance remains: not indexed, no file, no space held by an open file.
+        assert not scp.archive.index.has_instance(str(big.SOPInstanceUID))
+        assert not scp.incoming_leftovers()
+        assert shutil.disk_usage(home).free >= free_before - (1 << 20)
+        second = small_image(rows=64)
+        assert int(assoc.send_c_store(second).Status) == 0x0000
+        assoc.release()
+        assert scp.archive.index.totals()["instance"] == 2
+        assert [e.status for e in scp.of_kind("instance.refused")] == [0xA700]
+        assert_still_serves(scp)
 
 
 def _store_one(scp: RunningScp, ds: Dataset) -> int:

@@ -15,11 +15,22 @@ memory. Two things are changed here, both in ``pynetdicom.dimse_messages``
 
 The data set bytes are written exactly as received, so the stored file
 holds what the sender sent, in the transfer syntax it was sent in.
+
+The temporary file is an :class:`IncomingFile`: pynetdicom writes each
+fragment from the association's DUL thread, where an exception (a disk that
+fills half-way through a data set, ENOSPC) would kill the association
+without a response. Instead the first write error is kept, the partial file
+is removed at once (so the space comes back for the other associations),
+the rest of the data set is read and dropped, and :func:`received_file`
+raises :class:`OutOfResources` so that the C-STORE is answered A700
+(PS3.4 B.2.3) on an association that goes on serving.
 """
 
 from __future__ import annotations
 
+import errno
 import functools
+import logging
 import os
 import struct
 import tempfile
@@ -32,6 +43,10 @@ from pynetdicom import (
     _config,
     dimse_messages,
 )
+
+from tui_pacs.store.errors import OutOfResources, StoreError
+
+log = logging.getLogger(__name__)
 
 TUI_PACS_VERSION_NAME = "TUI_PACS"
 _lock = threading.Lock()
@@ -113,9 +128,106 @@ def uninstall_chunked_receive() -> None:
         _installed = None
 
 
-def _incoming_file(directory: str, **kwargs: Any) -> Any:
-    kwargs["suffix"] = ".part"
-    return tempfile.NamedTemporaryFile(dir=directory, prefix="in-", **kwargs)
+_SMALL_WRITES = 1 << 16
+"""Writes are gathered up to this size (preamble, meta, small fragments) before a write(2)."""
+
+
+class IncomingFile:
+    """The temporary file of one data set being received; writing it never raises.
+
+    It stands in for the ``NamedTemporaryFile`` pynetdicom creates (it uses
+    ``write``, ``file.flush``, ``name`` and ``close``). The file descriptor is
+    unbuffered, so nothing is left to flush (and fail) in a destructor.
+    """
+
+    def __init__(self, directory: str) -> None:
+        self.file = self  # pynetdicom calls ``.file.flush()`` after each fragment
+        self.error: OSError | None = None
+        self._pending: list[bytes] = []
+        self._pending_size = 0
+        self._fd: int | None = None
+        try:
+            self._fd, self.name = tempfile.mkstemp(prefix="in-", suffix=".part", dir=directory)
+        except OSError as exc:
+            self.name = os.path.join(directory, "in-unwritable.part")
+            self._fail(exc)
+
+    def write(self, data: bytes) -> int:
+        """Queue ``data``; once a write has failed, drop it (the association still reads it)."""
+        if self.error is None:
+            self._pending.append(bytes(data))
+            self._pending_size += len(data)
+            if self._pending_size >= _SMALL_WRITES:
+                self.flush()
+        return len(data)
+
+    def flush(self) -> None:
+        """Write what is queued; a failure is kept in :attr:`error`, never raised."""
+        if self.error is not None or not self._pending or self._fd is None:
+            return
+        data = self._pending[0] if len(self._pending) == 1 else b"".join(self._pending)
+        self._pending.clear()
+        self._pending_size = 0
+        view = memoryview(data)
+        try:
+            while view:
+                written = os.write(self._fd, view)
+                view = view[written:]
+        except OSError as exc:
+            self._fail(exc)
+
+    def sync(self) -> None:
+        """Write what is queued and fsync; raise the first write error as an archive error."""
+        self.flush()
+        if self.error is None and self._fd is not None:
+            try:
+                os.fsync(self._fd)
+            except OSError as exc:
+                self._fail(exc)
+        if self.error is not None:
+            raise storage_error(self.error)
+
+    def fileno(self) -> int:
+        if self._fd is None:
+            raise ValueError("the incoming file is closed")
+        return self._fd
+
+    def close(self) -> None:
+        """Write what is queued (a failure is kept) and close the descriptor."""
+        self.flush()
+        self._close_fd()
+
+    def _close_fd(self) -> None:
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            try:
+                os.close(fd)
+            except OSError as exc:
+                log.debug("closing %s: %s", self.name, exc)
+
+    def _fail(self, exc: OSError) -> None:
+        self.error = exc
+        self._pending.clear()
+        self._pending_size = 0
+        log.warning("cannot write the data set being received (%s); dropping the rest of it",
+                    exc.strerror or exc)
+        # Give the space back now, not when the association gets round to answering.
+        self._close_fd()
+        try:
+            os.unlink(self.name)
+        except OSError:
+            pass
+
+
+def storage_error(exc: OSError) -> StoreError:
+    """The archive error for a failed write of a received data set: A700 when out of space."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+        return OutOfResources("disk full while receiving the data set")
+    return StoreError(f"cannot write the received data set: {exc.strerror or exc}")
+
+
+def _incoming_file(directory: str, **_kwargs: Any) -> IncomingFile:
+    return IncomingFile(directory)
 
 
 def installed_dir() -> Path | None:
@@ -128,12 +240,21 @@ def received_file(event: Any) -> Path | None:
 
     Both the SCP and the SCU's C-GET/C-MOVE receivers use this: once chunked
     receive is installed it applies to every association in the process.
+    Raises :class:`OutOfResources` when the disk filled while the data set
+    arrived (nothing of it is left on disk), :class:`StoreError` for any
+    other write failure.
     """
     request = event.request
     handle = getattr(request, "_dataset_file", None)
     path = getattr(request, "_dataset_path", None)
     if handle is None or path is None:
         return None
-    handle.flush()
-    os.fsync(handle.fileno())
+    if isinstance(handle, IncomingFile):
+        handle.sync()
+    else:  # pynetdicom's own temporary file (chunked receive turned on by someone else)
+        try:
+            handle.flush()
+            os.fsync(handle.fileno())
+        except OSError as exc:
+            raise storage_error(exc) from exc
     return Path(path)

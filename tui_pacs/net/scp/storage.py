@@ -60,11 +60,12 @@ def _response(status: StoreStatus, comment: str) -> Dataset:
 
 
 def _sync_received(event: Any) -> Path:
-    """The received file, flushed and fsynced (chunked receive is always on for the SCP)."""
-    try:
-        path = received_file(event)
-    except OSError as exc:
-        raise OutOfResources(f"cannot write the received data set: {exc.strerror}") from exc
+    """The received file, flushed and fsynced (chunked receive is always on for the SCP).
+
+    A write that failed while the data set arrived raises here: OutOfResources
+    (A700) for a full disk, another StoreError (0110) otherwise.
+    """
+    path = received_file(event)
     if path is None:
         raise StoreRefusal(StoreStatus.PROCESSING_FAILURE, "chunked receive is not installed")
     return path
