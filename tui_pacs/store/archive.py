@@ -1,8 +1,9 @@
 """The archive facade: files plus index, with the one rule that matters.
 
 An instance is acknowledged (returned from :meth:`Archive.ingest_file`) only
-after its bytes are fsynced under their final name and its index row is
-committed. Nothing half-written is ever indexed: a failure at any step
+after its bytes are flushed under their final name and its index row is
+committed; instances arriving at once on several associations share those
+flushes (:mod:`.group_commit`). Nothing half-written is ever indexed: a failure at any step
 removes the temporary file and leaves the index as it was.
 """
 
@@ -20,6 +21,7 @@ from tui_pacs.config.paths import Paths
 from tui_pacs.store.errors import OutOfResources
 from tui_pacs.store.extract import read_header, record_from_dataset
 from tui_pacs.store.files import FileStore
+from tui_pacs.store.group_commit import GroupCommit, PendingInstance
 from tui_pacs.store.index import Index
 from tui_pacs.store.records import InstanceRecord, StoredInstance
 
@@ -33,6 +35,8 @@ class Archive:
         self.settings = settings or ArchiveSettings()
         self.files = FileStore(store_dir)
         self.index = Index(index_file, store_dir)
+        # Received instances share their flushes and their index commit (see group_commit).
+        self.group = GroupCommit(self.files, self.index, replace=lambda: self.replace_duplicates)
         # Bytes in the archive, for the quota check on every C-STORE without a SUM over all studies.
         self._usage: int | None = None
         self._usage_lock = threading.Lock()
@@ -118,8 +122,7 @@ class Archive:
             self.files.discard(temporary)
             return StoredInstance(record, relative, duplicate=True)
         self.check_quota(record.instance["file_size"])
-        self.files.commit(temporary, relative)
-        outcome = self.index.add(record, replace=self.replace_duplicates)
+        outcome = self.group.commit(PendingInstance(temporary, record))
         if outcome.duplicate:
             self.forget_usage()
         else:

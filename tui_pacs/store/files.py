@@ -17,7 +17,7 @@ import errno
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import BinaryIO, cast
 
@@ -125,27 +125,63 @@ class FileStore:
 
     def commit(self, temporary: Path, relative: str, *, sync_dir: bool = True) -> Path:
         """Rename a durable temporary file to its final name (replacing any old one)."""
-        target = self.root / relative
         try:
-            created = not target.parent.exists()
-            target.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                os.replace(temporary, target)
-            except OSError as exc:
-                if exc.errno != errno.EXDEV:
-                    raise
-                # Received on another filesystem (another archive's incoming directory): copy first.
-                temporary = self._copy_in(temporary)
-                os.replace(temporary, target)
+            target, changed = self.place(temporary, relative)
             if sync_dir:
-                _fsync_dir(target.parent)
-                if created:
-                    _fsync_dir(target.parent.parent)
-                    _fsync_dir(target.parent.parent.parent)
+                for directory in changed:
+                    _fsync_dir(directory)
         except OSError as exc:
             temporary.unlink(missing_ok=True)
             raise _storage_error(exc, relative) from exc
         return target
+
+    def place(self, temporary: Path, relative: str) -> tuple[Path, list[Path]]:
+        """Rename a temporary file to its final name, nothing flushed yet.
+
+        Returns the final path and the directories whose entries changed, for
+        the caller to make durable (:meth:`commit`, or a whole batch at once
+        with :meth:`make_durable`). Raises OSError; the caller cleans up.
+        """
+        target = self.root / relative
+        created = not target.parent.exists()
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.replace(temporary, target)
+        except OSError as exc:
+            if exc.errno != errno.EXDEV:
+                raise
+            # Received on another filesystem (another archive's incoming directory): copy first.
+            os.replace(self._copy_in(temporary), target)
+        changed = [target.parent]
+        if created:
+            changed += [target.parent.parent, self.root]
+        return target, changed
+
+    def make_durable(self, files: Sequence[Path], directories: Iterable[Path]) -> None:
+        """Flush a batch of placed files: their data and their directory entries.
+
+        One syncfs(2) covers both for the whole batch; without it each file
+        and each distinct directory is fsynced. Raises :class:`StoreError`
+        (OutOfResources when the disk is full).
+        """
+        try:
+            if self._syncfs():
+                return
+            for path in files:
+                self.fsync(path)
+            for directory in dict.fromkeys(directories):
+                _fsync_dir(directory)
+        except OSError as exc:
+            raise _storage_error(exc, "a batch of instances") from exc
+
+    @staticmethod
+    def fsync(path: Path) -> None:
+        """Flush one file's data (raises OSError)."""
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
     def _copy_in(self, foreign: Path) -> Path:
         """Copy a file from another filesystem into our incoming directory, fsynced; remove the original."""
@@ -161,22 +197,28 @@ class FileStore:
         where it is unavailable, each of ``files`` and the store root are
         fsynced instead.
         """
+        if self._syncfs():
+            return
+        for path in files:
+            with path.open("rb") as handle:
+                os.fsync(handle.fileno())
+        _fsync_dir(self.root)
+
+    def _syncfs(self) -> bool:
+        """syncfs(2) on the store's filesystem; False where the call does not exist."""
         global _syncfs
         if _syncfs is False:
             _syncfs = _load_syncfs()
+        if not callable(_syncfs):
+            return False
         fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY)
         try:
-            if callable(_syncfs):
-                if _syncfs(fd) != 0:
-                    code = ctypes.get_errno()
-                    raise _storage_error(OSError(code, os.strerror(code)), "a batch of instances")
-                return
-            for path in files:
-                with path.open("rb") as handle:
-                    os.fsync(handle.fileno())
-            os.fsync(fd)
+            if _syncfs(fd) != 0:
+                code = ctypes.get_errno()
+                raise _storage_error(OSError(code, os.strerror(code)), "a batch of instances")
         finally:
             os.close(fd)
+        return True
 
     def sync_dirs(self, relatives: Iterable[str]) -> None:
         """fsync the directories of many committed files once each (batched imports)."""

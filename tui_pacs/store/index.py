@@ -126,6 +126,27 @@ class Index:
         with self.transaction() as conn:
             return [self._add(conn, record, replace=replace) for record in records]
 
+    def add_each(self, records: Sequence[InstanceRecord], *,
+                 replace: bool = False) -> list[AddOutcome | StoreError]:
+        """Insert a batch in one durable commit, each record on its own.
+
+        Group commit (:mod:`.group_commit`) puts the instances of many
+        associations in one transaction; one bad record must not fail the
+        others, so each runs under a SAVEPOINT and its failure is returned in
+        its place. A failure of the commit itself raises for the whole batch.
+        """
+        results: list[AddOutcome | StoreError] = []
+        with self.transaction() as conn:
+            for record in records:
+                conn.execute("SAVEPOINT one")
+                try:
+                    results.append(self._add(conn, record, replace=replace))
+                except sqlite3.Error as exc:
+                    conn.execute("ROLLBACK TO one")
+                    results.append(_as_store_error(exc))
+                conn.execute("RELEASE one")
+        return results
+
     def _add(self, conn: sqlite3.Connection, record: InstanceRecord, *, replace: bool) -> AddOutcome:
         existing = conn.execute(
             "SELECT pk, path FROM instance WHERE sop_uid = ?", (record.sop_instance_uid,)

@@ -1,0 +1,131 @@
+"""Group commit: instances from several threads share one flush and one index commit.
+
+The tests hold the first batch's flush open until the others have queued,
+so what lands in which batch is decided by the test, not by timing.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+
+import pytest
+
+from tui_pacs.store.archive import Archive
+from tui_pacs.store.errors import OutOfResources, StoreError
+from tui_pacs.store.index import Index
+from tui_pacs.store.records import StoredInstance
+
+from .conftest import ROOT
+
+
+def stage(archive: Archive, source: Path) -> Path:
+    with source.open("rb") as handle:
+        return archive.files.copy_to_temporary(handle, sync=False)
+
+
+def hold_first_flush(archive: Archive, monkeypatch: pytest.MonkeyPatch, queued: int) -> list[int]:
+    """Make the first flush wait until ``queued`` instances wait behind it; return batch sizes."""
+    sizes: list[int] = []
+    original = archive.files.make_durable
+
+    def make_durable(files: Sequence[Path], directories: Iterable[Path]) -> None:
+        if not sizes:
+            deadline = time.monotonic() + 10
+            while archive.group.waiting() < queued and time.monotonic() < deadline:
+                time.sleep(0.005)
+        sizes.append(len(files))
+        original(files, directories)
+
+    monkeypatch.setattr(archive.files, "make_durable", make_durable)
+    return sizes
+
+
+def ingest_in_threads(archive: Archive, temporaries: list[Path]) -> list[StoredInstance | BaseException]:
+    results: list[StoredInstance | BaseException] = [RuntimeError("not run")] * len(temporaries)
+
+    def run(i: int) -> None:
+        try:
+            results[i] = archive.ingest_file(temporaries[i], source_ae="SENDER")
+        except BaseException as exc:  # noqa: BLE001 - the test inspects it
+            results[i] = exc
+
+    first = threading.Thread(target=run, args=(0,))
+    first.start()
+    while archive.group.batches == 0 and not archive.group._flushing:  # the first batch has begun
+        time.sleep(0.001)
+    others = [threading.Thread(target=run, args=(i,)) for i in range(1, len(temporaries))]
+    for thread in others:
+        thread.start()
+    for thread in [first, *others]:
+        thread.join(20)
+    return results
+
+
+def test_waiting_instances_share_one_flush(archive: Archive, write_instance: Callable[..., Path],
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    sizes = hold_first_flush(archive, monkeypatch, queued=4)
+    temporaries = [stage(archive, write_instance(study=1, instance=n)) for n in range(1, 6)]
+    results = ingest_in_threads(archive, temporaries)
+    assert all(isinstance(r, StoredInstance) and not r.duplicate for r in results), results
+    assert sizes == [1, 4]
+    assert archive.group.batches == 2
+    assert archive.index.totals()["instance"] == 5
+    for result in results:
+        assert isinstance(result, StoredInstance)
+        assert (archive.files.root / result.path).is_file()
+    assert list(archive.incoming_dir.iterdir()) == []
+
+
+def test_one_bad_row_fails_alone(archive: Archive, write_instance: Callable[..., Path],
+                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    sizes = hold_first_flush(archive, monkeypatch, queued=3)
+    bad_uid = f"{ROOT}.1.1.3"
+    original_add = Index._add
+
+    def add(self: Index, conn: sqlite3.Connection, record, *, replace: bool):  # type: ignore[no-untyped-def]
+        if record.sop_instance_uid == bad_uid:
+            conn.execute("INSERT INTO instance (pk) VALUES (NULL)")  # violates NOT NULL: a real SQLite error
+        return original_add(self, conn, record, replace=replace)
+
+    monkeypatch.setattr(Index, "_add", add)
+    temporaries = [stage(archive, write_instance(study=1, instance=n)) for n in range(1, 5)]
+    results = ingest_in_threads(archive, temporaries)
+    assert sizes == [1, 3]
+    assert isinstance(results[2], StoreError)
+    assert [isinstance(r, StoredInstance) for r in results] == [True, True, False, True]
+    assert archive.index.totals()["instance"] == 3
+    assert not archive.index.has_instance(bad_uid)
+    assert not (archive.files.root / f"{ROOT}.1/{ROOT}.1.1/{bad_uid}.dcm").exists()
+    assert list(archive.incoming_dir.iterdir()) == []
+
+
+def test_failed_flush_fails_the_batch_and_leaves_nothing(archive: Archive, write_instance: Callable[..., Path],
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    def full(files: Sequence[Path], directories: Iterable[Path]) -> None:
+        raise OutOfResources("no space left to store a batch of instances")
+
+    monkeypatch.setattr(archive.files, "make_durable", full)
+    with pytest.raises(OutOfResources):
+        archive.ingest_file(stage(archive, write_instance(study=7, instance=1)))
+    assert archive.index.totals()["instance"] == 0
+    assert not (archive.files.root / f"{ROOT}.7").exists()
+    assert list(archive.incoming_dir.iterdir()) == []
+
+
+def test_same_instance_twice_in_a_batch_is_stored_once(archive: Archive, write_instance: Callable[..., Path],
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    sizes = hold_first_flush(archive, monkeypatch, queued=2)
+    source = write_instance(study=2, instance=9)
+    temporaries = [stage(archive, write_instance(study=2, instance=1)), stage(archive, source),
+                   stage(archive, source)]
+    results = ingest_in_threads(archive, temporaries)
+    assert sizes == [1, 1]
+    stored = [r for r in results if isinstance(r, StoredInstance)]
+    assert len(stored) == 3
+    assert sorted(r.duplicate for r in stored) == [False, False, True]
+    assert archive.index.totals()["instance"] == 2
+    assert list(archive.incoming_dir.iterdir()) == []
