@@ -13,9 +13,16 @@ Protocol, one JSON object per line in each direction:
   :meth:`Event.to_json` (its ``kind`` tells it apart from replies).
 
 Commands dispatch through one table, :data:`COMMANDS` (name -> async
-handler). The transfer queue's commands plug in there: pass them to
-:class:`ControlServer` (``commands={**COMMANDS, **job_commands}``) or add
-them with :func:`register_command`.
+handler). The transfer queue's commands plug in there: ``serve`` passes them
+to :class:`ControlServer` (``commands={**COMMANDS, **JOB_COMMANDS}``, see
+:mod:`tui_pacs.services.job_commands`); others can add theirs with
+:func:`register_command`. A failed command's reply also carries the error's
+``title`` so a client can show it as it would have been shown in-process.
+
+Clients: :func:`send_command` (one command) and :func:`attach` (the event
+stream) here; :mod:`tui_pacs.services.control_client` has the blocking client
+for threads and :class:`ControlClient` (commands and events on one connection,
+for following a job while it runs).
 """
 
 from __future__ import annotations
@@ -177,7 +184,7 @@ class ControlServer:
         try:
             return {**reply, "ok": True, "result": await handler(request, self.context)}
         except TuiPacsError as exc:
-            return {**reply, "ok": False, "error": exc.message}
+            return {**reply, "ok": False, "error": exc.message, "title": exc.title}
         except Exception as exc:
             log.exception("control command %s failed", name)
             return {**reply, "ok": False, "error": f"{type(exc).__name__}: {exc}"}
@@ -214,7 +221,7 @@ async def _connect(paths: Paths) -> tuple[asyncio.StreamReader, asyncio.StreamWr
         raise ControlError(f"no server is running ({paths.socket_file}: {exc.strerror or exc})") from exc
 
 
-async def send_command(paths: Paths, command: str, **arguments: Any) -> Any:
+async def send_command(paths: Paths, command: str, /, **arguments: Any) -> Any:
     """Send one command to the running server and return its result (ControlError if it failed)."""
     reader, writer = await _connect(paths)
     try:
@@ -226,9 +233,14 @@ async def send_command(paths: Paths, command: str, **arguments: Any) -> Any:
             await writer.wait_closed()
     if not line:
         raise ControlError("the server closed the connection")
-    reply = json.loads(line)
+    return _result(json.loads(line))
+
+
+def _result(reply: dict[str, Any]) -> Any:
+    """A reply's result, or the server's error as a :class:`ControlError` with its title."""
     if not reply.get("ok"):
-        raise ControlError(str(reply.get("error", "command failed")))
+        raise ControlError(str(reply.get("error", "command failed")),
+                           title=str(reply.get("title") or ControlError.title))
     return reply.get("result")
 
 

@@ -10,6 +10,12 @@ requests made from any process (the worker polls its row's state).
 Threads reach the event loop in one place, :meth:`TransferQueue._bridge`,
 with ``loop.call_soon_threadsafe``; everything else sees
 :class:`~tui_pacs.domain.events.JobProgress` events.
+
+When the dispatcher stops (``serve`` shutting down, the workstation
+closing) the jobs it is running are interrupted, not cancelled: their rows go
+back to ``queued`` so the next queue on this home resumes them, just as
+:meth:`JobStore.recover` does after a crash. Only a user's cancel request
+ends a job as ``cancelled``.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ log = logging.getLogger(__name__)
 
 Publish = Callable[[Event], None]
 _PROGRESS_INTERVAL = 0.25  # seconds between row updates / cancel checks while a job runs
+INTERRUPTED = "interrupted: the queue running it stopped; queued to resume"
 
 
 def backoff(attempt: int, base: float, limit: float) -> float:
@@ -59,6 +66,7 @@ class TransferQueue:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._cancels: dict[int, threading.Event] = {}
         self._wake = asyncio.Event()
+        self._stopping = False
 
     # -- the one bridge from worker threads into the loop ---------------------------------------
 
@@ -109,11 +117,24 @@ class TransferQueue:
             loop.call_soon_threadsafe(self._wake.set)
 
     def cancel(self, job_id: int) -> JobRow:
+        """Cancel a queued job, or tell the worker running it to stop now (blocking SQL)."""
         job = self.store.request_cancel(job_id)
         event = self._cancels.get(job_id)
         if event is not None:
             event.set()
+        self._bridge(self._event(job))
         return job
+
+    def retry(self, job_id: int) -> JobRow:
+        """Queue a failed or cancelled job again and wake the dispatcher (blocking SQL)."""
+        job = self.store.retry(job_id)
+        self._wake_dispatcher()
+        self._bridge(self._event(job))
+        return job
+
+    def clear_finished(self) -> int:
+        """Delete the rows of done, failed and cancelled jobs; returns how many (blocking SQL)."""
+        return self.store.clear_finished()
 
     async def run_job(self, job_id: int) -> JobRow:
         """Run one job in the foreground until it is final, retrying with backoff (the CLI's way)."""
@@ -153,7 +174,9 @@ class TransferQueue:
             done, pending = await asyncio.wait(waiters, timeout=1.0, return_when=asyncio.FIRST_COMPLETED)
             for w in pending:
                 w.cancel()
-        for event in self._cancels.values():
+        # Interrupt what is running; _execute puts those rows back in the queue.
+        self._stopping = True
+        for event in list(self._cancels.values()):
             event.set()
         if running:
             await asyncio.gather(*running, return_exceptions=True)
@@ -169,8 +192,12 @@ class TransferQueue:
         try:
             counts = await asyncio.to_thread(job_kinds.run, job.kind, job.node, job.params, ctx)
         except Cancelled as exc:
+            if await asyncio.to_thread(self._interrupted, job, reporter.counts):
+                return
             await asyncio.to_thread(self._end, job, reporter.counts, store_jobs.CANCELLED, exc.message)
         except TuiPacsError as exc:
+            if cancel.is_set() and await asyncio.to_thread(self._interrupted, job, reporter.counts):
+                return
             if cancel.is_set():
                 await asyncio.to_thread(self._end, job, reporter.counts, store_jobs.CANCELLED,
                                         f"cancelled ({exc.message})")
@@ -185,6 +212,16 @@ class TransferQueue:
         finally:
             self._cancels.pop(job.id, None)
             self._wake.set()
+
+    def _interrupted(self, job: JobRow, counts: TransferCounts) -> bool:
+        """When the queue stops under a job nobody asked to cancel, queue it again to resume."""
+        if not self._stopping or self.store.get(job.id).state != store_jobs.RUNNING:
+            return False
+        self._record(job, counts)
+        final = self.store.finish(job.id, store_jobs.QUEUED, error=INTERRUPTED, retry_in=0.0)
+        log.warning("job %d interrupted by shutdown; it resumes when a queue runs again", job.id)
+        self._bridge(self._event(final, counts, message=INTERRUPTED))
+        return True
 
     def _fail(self, job: JobRow, counts: TransferCounts, exc: TuiPacsError) -> None:
         reason = f"{exc.title}: {exc.message}"

@@ -1,12 +1,13 @@
 """The node as the workstation sees it: run embedded, or attached to a running ``serve``.
 
-Embedded, the TUI process runs the SCP (with its event bus and control
-socket, so another TUI can attach to it) and closing the TUI stops it.
-Attached, a ``tui-pacs serve`` on the same home runs the SCP; the TUI follows
-its events over the control socket, reads the same archive and job rows, and
-leaving it leaves the server running. Either way this process runs a
-transfer queue for the jobs it submits: jobs are claimed rows, so two
-queues on one home never run the same job.
+Embedded, the TUI process runs the SCP and the transfer queue (with the
+event bus and control socket, so another TUI or the CLI can attach to it) and
+closing the TUI stops them; jobs still running are queued again, to resume.
+Attached, a ``tui-pacs serve`` on the same home runs the SCP and the transfer
+queue; the TUI follows its events over the control socket, reads the same
+archive and job rows, and hands every job, cancel, retry and clear to the
+server (:class:`~tui_pacs.services.job_client.ServerJobs`), so leaving the TUI
+leaves the server running and its transfers going.
 
 Every method that touches SQLite or the network is blocking and meant for a
 thread worker; :meth:`start` and :meth:`stop` are coroutines for the loop.
@@ -27,6 +28,7 @@ from tui_pacs.domain.events import Event
 from tui_pacs.store.jobs import JobRow, JobStore
 
 if TYPE_CHECKING:  # pynetdicom and pydicom load when the node starts, after the first frame
+    from tui_pacs.services.job_client import ServerJobs
     from tui_pacs.services.queue import TransferQueue
     from tui_pacs.store.archive import Archive
 
@@ -37,6 +39,7 @@ EMBEDDED, ATTACHED = "embedded", "attached"
 
 def _import_node_modules() -> None:
     import tui_pacs.services.control
+    import tui_pacs.services.job_client
     import tui_pacs.services.queue
     import tui_pacs.services.server
     import tui_pacs.store.archive  # noqa: F401
@@ -54,6 +57,9 @@ class Workstation:
         self.mode = EMBEDDED
         self.archive: Archive | None = None
         self.queue: TransferQueue | None = None
+        """The queue this process runs (embedded); None when attached: the server runs the jobs."""
+        self.server_jobs: ServerJobs | None = None
+        """Attached: the running server's job commands."""
         self.server: Any = None
         self.bus: Any = None
         self._stop = asyncio.Event()
@@ -72,33 +78,43 @@ class Workstation:
             await self._start_attached(status)
         else:
             await self._start_embedded()
-        from tui_pacs.services.queue import TransferQueue
-
-        self.queue = TransferQueue(self.archive, self.config, publish=self._publish_job)  # type: ignore[arg-type]
-        # Outgoing associations (our jobs' SCU side) reach the live table through the same path.
+        if self.server is not None and self.server.queue is not None:
+            # Embedded with the SCP: its service runs the queue and reports our outgoing
+            # associations on the bus we already follow.
+            self.queue = self.server.queue
+            return
+        # Outgoing associations (our jobs', our echoes' and queries') reach the live table.
         from tui_pacs.net.scu import observe
 
         loop = asyncio.get_running_loop()
-        self._observer = lambda event: loop.call_soon_threadsafe(self._publish_job, event)
-        observe.add_observer(self._observer)
+
+        def observer(event: Event) -> None:
+            loop.call_soon_threadsafe(self._publish_job, event)
+
+        self._observer = observer
+        observe.add_observer(observer)
+        if self.server_jobs is not None:
+            return
+        from tui_pacs.services.queue import TransferQueue
+
+        self.queue = TransferQueue(self.archive, self.config, publish=self._publish_job)  # type: ignore[arg-type]
         self._tasks.append(asyncio.create_task(self.queue.serve(self._stop), name="transfer-queue"))
 
     async def _running_server(self) -> dict[str, Any] | None:
-        if not self.paths.socket_file.exists():
-            return None
-        from tui_pacs.services.control import send_command
+        from tui_pacs.services.control_client import server_status
 
-        try:
-            status = await asyncio.wait_for(send_command(self.paths, "status"), timeout=2.0)
-        except (TimeoutError, TuiPacsError, OSError, ValueError) as exc:
-            log.info("no running server to attach to (%s)", exc)
-            return None
-        return status if isinstance(status, dict) else {}
+        return await server_status(self.paths, timeout=2.0)
 
     async def _start_attached(self, status: dict[str, Any]) -> None:
         """Read the shared archive and follow the server's events; its SCP stays its own."""
+        from tui_pacs.services.job_client import ServerJobs
+
         self.mode = ATTACHED
         self.archive = await asyncio.to_thread(self._open_shared_archive)
+        if status.get("jobs"):
+            self.server_jobs = ServerJobs(self.paths)
+        else:  # a server that runs no queue: our own queue runs the jobs we submit
+            log.warning("the running server runs no transfer queue; jobs run in the workstation")
         self._tasks.append(asyncio.create_task(self._follow(), name="attach"))
         self.detail = (f"{status.get('ae_title', self.config.local.ae_title)}:{status.get('port', '?')}"
                        " · attached to tui-pacs serve")
@@ -209,19 +225,31 @@ class Workstation:
 
     def submit(self, kind: str, *, node: str = "", description: str = "",
                params: dict[str, Any] | None = None) -> int:
+        """Queue a job: in the attached server, or in this process's queue."""
+        if self.server_jobs is not None:
+            return self.server_jobs.submit(kind, node=node, description=description, params=params)
         if self.queue is None:
             raise TuiPacsError("the node is still starting; try again in a moment", title="Not ready")
         return self.queue.submit(kind, node=node, description=description, params=params)
 
     def cancel(self, job_id: int) -> JobRow:
+        """Cancel a queued job, or stop a running one (the worker running it is told at once)."""
+        if self.server_jobs is not None:
+            return self.server_jobs.cancel(job_id)
         if self.queue is not None:
             return self.queue.cancel(job_id)
         return self.jobs.request_cancel(job_id)
 
     def clear_finished(self) -> int:
         """Forget finished jobs (done, failed, cancelled): their rows leave the index."""
+        if self.server_jobs is not None:
+            return self.server_jobs.clear_finished()
         return self.jobs.clear_finished()
 
     def retry(self, job_id: int) -> JobRow:
-        # The queue's dispatcher looks for due rows at least once a second.
+        """Queue a failed or cancelled job again; the queue running this home's jobs picks it up."""
+        if self.server_jobs is not None:
+            return self.server_jobs.retry(job_id)
+        if self.queue is not None:
+            return self.queue.retry(job_id)
         return self.jobs.retry(job_id)
