@@ -7,7 +7,7 @@ dates and times normalised so that range matching can compare text.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,15 @@ class InstanceRecord:
         return str(self.instance["transfer_syntax"])
 
 
+class StoreWarning(NamedTuple):
+    """Why an instance was stored with a C-STORE warning status (PS3.4 B.2.3)."""
+
+    status: int
+    """0xB000 coercion of data elements, 0xB006 elements discarded, 0xB007 data set does not match."""
+    comment: str
+    """What happened, short enough for the response's Error Comment (64 characters)."""
+
+
 @dataclass(frozen=True)
 class StoredInstance:
     """The outcome of putting an instance into the archive."""
@@ -52,4 +61,4 @@ class StoredInstance:
     path: str
     duplicate: bool = False
     replaced: bool = False
-    warnings: tuple[str, ...] = ()
+    warnings: tuple[StoreWarning, ...] = ()

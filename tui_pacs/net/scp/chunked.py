@@ -112,10 +112,10 @@ def install_chunked_receive(incoming_dir: Path) -> None:
     with _lock:
         incoming_dir.mkdir(parents=True, exist_ok=True)
         _config.STORE_RECV_CHUNKED_DATASET = True
-        dimse_messages.NamedTemporaryFile = functools.partial(  # type: ignore[attr-defined]
+        dimse_messages.NamedTemporaryFile = functools.partial(  # type: ignore[attr-defined,assignment]
             _incoming_file, str(incoming_dir))
-        dimse_messages.create_file_meta = _create_file_meta  # type: ignore[attr-defined]
-        dimse_messages.write_file_meta_info = _write_file_meta_info  # type: ignore[attr-defined]
+        dimse_messages.create_file_meta = _create_file_meta  # type: ignore[attr-defined,assignment]
+        dimse_messages.write_file_meta_info = _write_file_meta_info  # type: ignore[attr-defined,assignment]
         _installed = incoming_dir
 
 

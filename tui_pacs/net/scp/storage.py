@@ -1,16 +1,21 @@
 """Storage SOP Classes as SCP (PS3.4 Annex B): durable store and index, then the status.
 
 The data set is already on disk when this handler runs (see
-:mod:`.chunked`). Here it is fsynced, its header parsed, checked against the
-presentation context, and handed to :meth:`Archive.ingest_file`, which
-renames it into place, fsyncs the directory and commits the index row. Only
-then is Success returned: a C-STORE-RSP Success means "durably stored and
-findable" (PS3.4 B.2.3). Every failure removes the temporary file.
+:mod:`.chunked`). Here it is fsynced, checked for what earns a warning
+(:mod:`.received`: File Meta elements inside the data set are discarded,
+B006; an image without the Image Pixel Module's Type 1 attributes is kept,
+B007), its header parsed, checked against the presentation context, and
+handed to :meth:`Archive.ingest_file`, which renames it into place, fsyncs
+the directory and commits the index row. Only then is Success (or a
+warning, which counts as stored) returned: a C-STORE-RSP Success means
+"durably stored and findable" (PS3.4 B.2.3). Every failure removes the
+temporary file.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from enum import IntEnum
 from pathlib import Path
 from typing import Any
@@ -22,6 +27,7 @@ from tui_pacs.domain.events import InstanceRefused, InstanceStored
 from tui_pacs.domain.uids import is_valid_uid, printable
 from tui_pacs.net.scp.base import ScpContext, association_id, peer_of
 from tui_pacs.net.scp.chunked import received_file
+from tui_pacs.net.scp.received import inspect
 from tui_pacs.store.errors import NotDicom, OutOfResources
 from tui_pacs.store.extract import read_header
 from tui_pacs.store.records import StoredInstance
@@ -40,6 +46,11 @@ class StoreStatus(IntEnum):
     COERCION_OF_DATA_ELEMENTS = 0xB000
     ELEMENTS_DISCARDED = 0xB006
     DATA_SET_DOES_NOT_MATCH_SOP_CLASS_WARNING = 0xB007
+
+
+# When one instance earns several warnings, the response carries the weightiest.
+_WARNING_RANK = (StoreStatus.DATA_SET_DOES_NOT_MATCH_SOP_CLASS_WARNING, StoreStatus.ELEMENTS_DISCARDED,
+                 StoreStatus.COERCION_OF_DATA_ELEMENTS)
 
 
 class StoreRefusal(TuiPacsError):
@@ -90,15 +101,28 @@ def store_received(event: Any, ctx: ScpContext, source_ae: str) -> StoredInstanc
     context = event.context
     request = event.request
     path = _sync_received(event)
+    abstract_syntax, transfer_syntax = str(context.abstract_syntax), str(context.transfer_syntax)
     try:
         affected = str(request.AffectedSOPInstanceUID or "")
+        warnings = inspect(path, abstract_syntax, transfer_syntax)
         header = read_header(path)
-        _check_header(header, str(context.abstract_syntax), affected)
+        _check_header(header, abstract_syntax, affected)
     except BaseException:
         path.unlink(missing_ok=True)
         raise
-    return ctx.archive.ingest_file(path, source_ae=source_ae, header=header,
-                                   transfer_syntax=str(context.transfer_syntax))
+    stored = ctx.archive.ingest_file(path, source_ae=source_ae, header=header,
+                                     transfer_syntax=transfer_syntax)
+    if warnings and not (stored.duplicate and not stored.replaced):  # an ignored duplicate kept the old file
+        stored = replace(stored, warnings=(*stored.warnings, *warnings))
+    return stored
+
+
+def response_status(stored: StoredInstance) -> StoreStatus:
+    """Success, or the weightiest warning of a stored instance (B007, then B006, then B000)."""
+    statuses = {w.status for w in stored.warnings}
+    if not statuses:
+        return StoreStatus.SUCCESS
+    return next((s for s in _WARNING_RANK if s in statuses), StoreStatus.COERCION_OF_DATA_ELEMENTS)
 
 
 def handle_c_store(event: Any, ctx: ScpContext) -> int | Dataset:
@@ -121,8 +145,15 @@ def handle_c_store(event: Any, ctx: ScpContext) -> int | Dataset:
         log.exception("C-STORE of %s from %s failed", affected, peer)
         return _refuse(ctx, number, peer.ae_title, affected, StoreStatus.PROCESSING_FAILURE,
                        f"internal error: {type(exc).__name__}")
-    status = StoreStatus.COERCION_OF_DATA_ELEMENTS if stored.warnings else StoreStatus.SUCCESS
+    status = response_status(stored)
     record = stored.record
+    # The weightiest warning's words first: the Error Comment keeps only 64 characters.
+    ranked = sorted(stored.warnings, key=lambda w: _WARNING_RANK.index(w.status)
+                    if w.status in _WARNING_RANK else len(_WARNING_RANK))
+    comment = "; ".join(w.comment for w in ranked)
+    if status is not StoreStatus.SUCCESS:
+        log.warning("C-STORE %s from %s stored with warning 0x%04X: %s", record.sop_instance_uid, peer,
+                    status, comment)
     ctx.count("stored")
     ctx.emit(InstanceStored(
         association=number, source_ae=peer.ae_title, sop_class_uid=record.sop_class_uid,
@@ -134,7 +165,7 @@ def handle_c_store(event: Any, ctx: ScpContext) -> int | Dataset:
         size=int(record.instance.get("file_size", 0)), duplicate=stored.duplicate, status=int(status)))
     if status is StoreStatus.SUCCESS:
         return 0x0000
-    return _response(status, "; ".join(stored.warnings))
+    return _response(status, comment)
 
 
 def _refuse(ctx: ScpContext, number: int, source_ae: str, sop_uid: str, status: StoreStatus,
