@@ -19,12 +19,13 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from tui_pacs.config.model import Config
 from tui_pacs.config.paths import Paths
 from tui_pacs.domain.errors import TuiPacsError
-from tui_pacs.domain.events import Event
+from tui_pacs.domain.events import AssociationEvent, Event
 from tui_pacs.store.jobs import JobRow, JobStore
 
 if TYPE_CHECKING:  # pynetdicom and pydicom load when the node starts, after the first frame
@@ -87,8 +88,13 @@ class Workstation:
         from tui_pacs.net.scu import observe
 
         loop = asyncio.get_running_loop()
+        attached = self.mode == ATTACHED
 
         def observer(event: Event) -> None:
+            if attached and isinstance(event, AssociationEvent):
+                # Association numbers are per process: ours would collide with the server's in
+                # the live table, so our own (echo, query) are told apart by their sign.
+                event = replace(event, association=-event.association)
             loop.call_soon_threadsafe(self._publish_job, event)
 
         self._observer = observer
