@@ -95,6 +95,7 @@ async def test_attach_sees_association_and_store_events(served) -> None:  # type
     assert events[2].patient_id == "TP0001" and events[2].study_uid  # type: ignore[attr-defined]
     status = await send_command(resolve_paths(home), "status")
     assert status["ae_title"] == AET and status["port"] == port
+    assert status["jobs"] is True  # it runs the transfer queue (tests/integration/test_serve_jobs.py)
     assert status["archive"]["instance"] == 2
     assert status["counters"]["stored"] == 2
 

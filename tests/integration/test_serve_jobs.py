@@ -10,10 +10,12 @@ running when a test acts on it) and ``dcmqrscp``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -27,7 +29,7 @@ from tests.support.process import PeerProcess
 from tests.support.tools import REPO_ROOT, free_port, sample_files
 from tui_pacs.config.paths import Paths, resolve_paths
 from tui_pacs.domain.events import Event, JobProgress
-from tui_pacs.services.control import attach, send_command
+from tui_pacs.services.control import ControlError, attach, send_command
 
 pytestmark = pytest.mark.peer
 
@@ -77,8 +79,6 @@ class EventLog:
         self.events: list[Event] = []
         self._loop = asyncio.new_event_loop()
         self._task: asyncio.Task[None] | None = None
-        import threading
-
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
         wait_for(lambda: self._task is not None, "event log subscribed", 10)
@@ -90,10 +90,8 @@ class EventLog:
                 self.events.append(event)
 
         self._task = self._loop.create_task(collect())
-        try:
+        with contextlib.suppress(asyncio.CancelledError, ControlError, OSError):
             self._loop.run_until_complete(self._task)
-        except (asyncio.CancelledError, Exception):
-            pass
 
     def job_states(self, job_id: int) -> list[str]:
         return [e.state for e in list(self.events) if isinstance(e, JobProgress) and e.job_id == job_id]

@@ -101,14 +101,18 @@ def _strings(request: dict[str, Any], name: str) -> list[str]:
     return list(value)
 
 
+def _refuse_relative(paths: Iterable[object]) -> None:
+    relative = [p for p in paths if not Path(str(p)).is_absolute()]
+    if relative:
+        # The server's working directory is not the client's.
+        raise JobRequestError(f"paths must be absolute: {relative[0]}")
+
+
 async def _submit(ctx: ControlContext, kind: str, node: str, description: str,
                   params: dict[str, Any]) -> dict[str, Any]:
     if kind not in job_kinds.KINDS:
         raise JobRequestError(f"unknown job kind {kind!r} (known: {', '.join(job_kinds.KINDS)})")
-    relative = [p for p in params.get("paths") or [] if not Path(str(p)).is_absolute()]
-    if relative:
-        # The server's working directory is not the client's.
-        raise JobRequestError(f"paths must be absolute: {relative[0]}")
+    _refuse_relative(params.get("paths") or [])
     queue = _queue(ctx)
     refresh = ctx.extras.get("refresh_nodes")
 
@@ -123,7 +127,9 @@ async def _submit(ctx: ControlContext, kind: str, node: str, description: str,
 
 async def _send(request: dict[str, Any], ctx: ControlContext) -> Any:
     """Queue a C-STORE of archive studies/series or files to ``node``."""
-    params = send_params(_strings(request, "study"), _strings(request, "series"), _strings(request, "paths"))
+    paths = _strings(request, "paths")
+    _refuse_relative(paths)
+    params = send_params(_strings(request, "study"), _strings(request, "series"), paths)
     return await _submit(ctx, "send", str(request.get("node", "")), str(request.get("description") or "send"),
                          params)
 

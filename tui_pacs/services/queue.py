@@ -64,6 +64,10 @@ class TransferQueue:
         self.owner = store_jobs.this_owner()
         self._publish = publish
         self._loop: asyncio.AbstractEventLoop | None = None
+        try:  # made on a loop (serve, the workstation): events flow before the dispatcher starts
+            self._loop = asyncio.get_running_loop()
+        except RuntimeError:
+            pass
         self._cancels: dict[int, threading.Event] = {}
         self._wake = asyncio.Event()
         self._stopping = False
