@@ -1,8 +1,10 @@
-"""``tui-pacs serve``: the DICOM node in the foreground, events as log lines.
+"""``tui-pacs serve``: the DICOM node and its transfer queue in the foreground, events as log lines.
 
-SIGTERM and Ctrl-C stop accepting new associations, let open ones finish,
+SIGTERM and Ctrl-C stop the running jobs (they are queued again and resume
+at the next start), stop accepting new associations, let open ones finish,
 then exit 0. A TUI can attach to the running server through the control
-socket (``paths.socket_file``).
+socket (``paths.socket_file``), and ``send``/``move``/``get``/``jobs`` hand
+their work to it there.
 """
 
 from __future__ import annotations
@@ -31,7 +33,11 @@ def _print_event(event: Event) -> None:
 @click.option("--quiet", is_flag=True, help="Do not print events (the log file still has them).")
 @pass_app
 def serve_cmd(app: AppContext, aet: str | None, port: int | None, bind: str | None, quiet: bool) -> None:
-    """Run the DICOM node (Verification, Storage, Query/Retrieve SCP) in the foreground."""
+    """Run the DICOM node (Verification, Storage, Query/Retrieve SCP) and the transfer queue.
+
+    Jobs submitted by `send`, `move`, `get`, `jobs retry` or an attached workstation
+    run here, and go on when the client that started them has gone.
+    """
     from tui_pacs.services.server import effective_config, serve
 
     app.setup_logging()
@@ -40,7 +46,7 @@ def serve_cmd(app: AppContext, aet: str | None, port: int | None, bind: str | No
     def started(service: object) -> None:
         local = config.local
         click.echo(f"{local.ae_title} listening on {local.bind}:{getattr(service, 'port', local.port)}; "
-                   f"control socket {app.paths.socket_file}", err=True)
+                   f"running the transfer queue; control socket {app.paths.socket_file}", err=True)
 
     async def main() -> None:
         stop = asyncio.Event()
