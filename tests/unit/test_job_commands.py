@@ -104,6 +104,7 @@ async def test_submit_list_show_cancel_retry_clear(archive: Archive, tmp_path: P
     ("get", {"node": "peer", "study": ["1"], "keys": {"PatientID": "X"}}, "either Study Instance UIDs"),
     ("jobs.submit", {"kind": "format-disk", "params": {}}, "unknown job kind 'format-disk'"),
     ("jobs.submit", {"kind": "send", "node": "peer", "params": {"paths": ["x.dcm"]}}, "paths must be absolute"),
+    ("jobs.submit", {"kind": "export", "params": {"study": ["1.2"], "to": "cd"}}, "paths must be absolute: cd"),
     ("jobs.cancel", {}, "give job_id"),
     ("jobs.retry", {"job_id": "one"}, "give job_id"),
 ])

@@ -112,7 +112,7 @@ async def _submit(ctx: ControlContext, kind: str, node: str, description: str,
                   params: dict[str, Any]) -> dict[str, Any]:
     if kind not in job_kinds.KINDS:
         raise JobRequestError(f"unknown job kind {kind!r} (known: {', '.join(job_kinds.KINDS)})")
-    _refuse_relative(params.get("paths") or [])
+    _refuse_relative([*(params.get("paths") or []), *([params["to"]] if params.get("to") else [])])
     queue = _queue(ctx)
     refresh = ctx.extras.get("refresh_nodes")
 

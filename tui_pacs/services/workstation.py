@@ -20,6 +20,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tui_pacs.config.model import Config
@@ -233,7 +234,8 @@ class Workstation:
                params: dict[str, Any] | None = None) -> int:
         """Queue a job: in the attached server, or in this process's queue."""
         if self.server_jobs is not None:
-            return self.server_jobs.submit(kind, node=node, description=description, params=params)
+            return self.server_jobs.submit(kind, node=node, description=description,
+                                           params=_absolute(params or {}))
         if self.queue is None:
             raise TuiPacsError("the node is still starting; try again in a moment", title="Not ready")
         return self.queue.submit(kind, node=node, description=description, params=params)
@@ -259,3 +261,13 @@ class Workstation:
         if self.queue is not None:
             return self.queue.retry(job_id)
         return self.jobs.retry(job_id)
+
+
+def _absolute(params: dict[str, Any]) -> dict[str, Any]:
+    """Files and folders as absolute paths: the server resolves them, and its cwd is not ours."""
+    fixed = dict(params)
+    if fixed.get("paths"):
+        fixed["paths"] = [str(Path(p).absolute()) for p in fixed["paths"]]
+    if fixed.get("to"):
+        fixed["to"] = str(Path(fixed["to"]).absolute())
+    return fixed
