@@ -4,7 +4,8 @@ The SCU proposed the Storage SOP classes it wants with SCP/SCU Role Selection
 (PS3.7 D.3.3.4) so that we act as Storage SCU on its association; pynetdicom
 sends each yielded data set over the accepted context for its SOP class and
 transfer syntax, and counts a sub-operation whose SOP class the SCU did not
-accept as failed (C.4.3.3.1).
+accept as failed (C.4.3.3.1). An instance stored in a syntax the SCU did not
+accept for its class goes decompressed or byte-swapped (:mod:`.retrieve`).
 """
 
 from __future__ import annotations
@@ -37,6 +38,11 @@ def handle_c_get(event: Any, ctx: ScpContext) -> Iterator[Any]:
         return
     log.info("C-GET %s of %d instances from %s", request.level.value, len(request.matches), peer)
     yield len(request.matches)
-    yield from reported_sub_operations(event, request.matches, lambda cancelled: ctx.emit(QueryServed(
-        association=number, peer_ae=peer.ae_title, service="C-GET", level=request.level.value,
-        matches=len(request.matches), cancelled=cancelled, status=CANCEL if cancelled else 0)))
+
+    def report(cancelled: bool) -> None:
+        ctx.emit(QueryServed(association=number, peer_ae=peer.ae_title, service="C-GET",
+                             level=request.level.value, matches=len(request.matches), cancelled=cancelled,
+                             status=CANCEL if cancelled else 0))
+
+    # The sub-operations go over this association, on the contexts it accepted with our SCU role.
+    yield from reported_sub_operations(event, request.matches, lambda: event.assoc.accepted_contexts, report)

@@ -3,10 +3,13 @@
 The Move Destination must be a node configured in the config; any other AE
 title gets A801 "Move Destination unknown" (C.4.2.1.4.1) and is logged. The
 sub-association comes from the same AE, so its socket has TCP_NODELAY, and
-proposes exactly the (SOP class, stored transfer syntax) pairs to send.
-pynetdicom sends a Pending response after each sub-operation with the
-remaining, completed, failed and warning counts, and the final response with
-the Failed SOP Instance UID List (C.4.2.1.4.2).
+proposes what the C-STORE SCU proposes (:func:`.contexts.plan_store_contexts`):
+each SOP class with each stored encapsulated or big endian syntax in a
+context of its own, plus Explicit and Implicit VR Little Endian, so that a
+destination refusing the stored syntax still gets the instance, converted
+(:mod:`.retrieve`). pynetdicom sends a Pending response after each
+sub-operation with the remaining, completed, failed and warning counts, and
+the final response with the Failed SOP Instance UID List (C.4.2.1.4.2).
 """
 
 from __future__ import annotations
@@ -15,42 +18,30 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
+from pynetdicom import evt
 from pynetdicom.presentation import build_context
 
 from tui_pacs.domain.events import QueryServed
-from tui_pacs.net.ae import UNCOMPRESSED_SYNTAXES
 from tui_pacs.net.scp.base import ScpContext, association_id, peer_of, safe_ae
 from tui_pacs.net.scp.identifiers import IdentifierError
 from tui_pacs.net.scp.retrieve import CANCEL, Match, reported_sub_operations, resolve
+from tui_pacs.net.scu.contexts import plan_store_contexts
 
 log = logging.getLogger(__name__)
 
-MAX_CONTEXTS = 128  # PS3.8 9.3.2.2: presentation context IDs are odd numbers 1-255
-
 
 def sub_association_contexts(matches: tuple[Match, ...]) -> list[Any]:
-    """One context per SOP class with every stored syntax (uncompressed ones interchangeable)."""
-    wanted: dict[str, list[str]] = {}
-    for match in matches:
-        syntaxes = wanted.setdefault(match.sop_class_uid, [])
-        extra = list(UNCOMPRESSED_SYNTAXES) if match.transfer_syntax in UNCOMPRESSED_SYNTAXES else []
-        for ts in [match.transfer_syntax, *extra]:
-            if ts not in syntaxes:
-                syntaxes.append(ts)
-    contexts = []
-    for sop_class, syntaxes in wanted.items():
-        compressed = [ts for ts in syntaxes if ts not in UNCOMPRESSED_SYNTAXES]
-        plain = [ts for ts in syntaxes if ts in UNCOMPRESSED_SYNTAXES]
-        # A compressed syntax gets its own context so that a peer refusing it
-        # still accepts the uncompressed ones for the other instances.
-        for ts in compressed:
-            contexts.append(build_context(sop_class, [ts]))
-        if plain:
-            contexts.append(build_context(sop_class, plain))
-    if len(contexts) > MAX_CONTEXTS:
-        log.warning("C-MOVE needs %d presentation contexts; proposing the first %d",
-                    len(contexts), MAX_CONTEXTS)
-    return contexts[:MAX_CONTEXTS]
+    """The contexts to propose to the destination: at most 128, whole SOP classes only.
+
+    PS3.8 9.3.2.2 allows 128 contexts on one association; the C-MOVE has one
+    sub-association, so classes beyond the first plan fail as sub-operations.
+    """
+    plans = plan_store_contexts((m.sop_class_uid, m.transfer_syntax) for m in matches)
+    if len(plans) > 1:
+        left_out = set().union(*(p.sop_classes for p in plans[1:]))
+        log.warning("C-MOVE needs more than 128 presentation contexts; %d SOP classes left out: %s",
+                    len(left_out), ", ".join(sorted(left_out)))
+    return plans[0].contexts if plans else []
 
 
 def handle_c_move(event: Any, ctx: ScpContext) -> Iterator[Any]:
@@ -81,9 +72,18 @@ def handle_c_move(event: Any, ctx: ScpContext) -> Iterator[Any]:
     log.info("C-MOVE %s of %d instances from %s to %s (%s:%d)", request.level.value,
              len(request.matches), peer, destination, node.host, node.port)
     contexts = sub_association_contexts(request.matches) or [build_context("1.2.840.10008.1.1")]
-    yield node.host, node.port, {"contexts": contexts}
+    sub_association: list[Any] = []
+
+    def on_accepted(accepted: Any) -> None:  # EVT_ACCEPTED of our association to the destination
+        sub_association.append(accepted.assoc)
+
+    yield node.host, node.port, {"contexts": contexts, "evt_handlers": [(evt.EVT_ACCEPTED, on_accepted)]}
     yield len(request.matches)
-    yield from reported_sub_operations(event, request.matches, lambda cancelled: ctx.emit(QueryServed(
-        association=number, peer_ae=peer.ae_title, service="C-MOVE", level=request.level.value,
-        matches=len(request.matches), destination=destination, cancelled=cancelled,
-        status=CANCEL if cancelled else 0)))
+
+    def report(cancelled: bool) -> None:
+        ctx.emit(QueryServed(association=number, peer_ae=peer.ae_title, service="C-MOVE",
+                             level=request.level.value, matches=len(request.matches), destination=destination,
+                             cancelled=cancelled, status=CANCEL if cancelled else 0))
+
+    yield from reported_sub_operations(
+        event, request.matches, lambda: sub_association[0].accepted_contexts if sub_association else [], report)

@@ -1,22 +1,29 @@
-"""What C-MOVE and C-GET share: resolving an identifier to the files to send.
+"""What C-MOVE and C-GET share: resolving an identifier to the files to send, and sending them.
 
 PS3.4 C.4.2.2.1 / C.4.3.2.1: the identifier holds unique keys (lists of
 UIDs allowed) at and above the retrieve level; every instance under the
-matching entities is a sub-operation. Files are sent as stored, in their
-own transfer syntax.
+matching entities is a sub-operation. A file goes as stored when the
+destination accepted its transfer syntax; otherwise it is converted to an
+uncompressed little endian syntax the destination accepted (decompressed,
+or byte-swapped from big endian; :mod:`tui_pacs.net.conversion`, as the
+C-STORE SCU does). With no usable context it is a failed sub-operation.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from pydicom import dcmread
 from pydicom.dataset import Dataset
+from pydicom.uid import UID
+from pynetdicom.presentation import PresentationContext
 
 from tui_pacs.domain.attributes import Level
+from tui_pacs.net.conversion import choose_context, convert
+from tui_pacs.net.errors import NoPresentationContext
 from tui_pacs.net.scp.base import ScpContext
 from tui_pacs.net.scp.identifiers import retrieve_query, root_of
 
@@ -53,16 +60,43 @@ def resolve(event: Any, ctx: ScpContext) -> RetrieveRequest:
     return RetrieveRequest(query.level, tuple(Match(*row) for row in rows))
 
 
+AcceptedContexts = Callable[[], Sequence[PresentationContext]]
+"""The accepted contexts of the association the sub-operations go over, once it exists."""
+
+
 def load(match: Match) -> Dataset | str:
-    """The stored instance as pynetdicom sends it; a non-Dataset counts as a failed sub-operation."""
+    """The stored instance as read; a string (the reason) counts as a failed sub-operation."""
     try:
         return dcmread(match.path)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - any reader failure fails this sub-operation only
         log.error("cannot read stored instance %s: %s", match.sop_instance_uid, exc)
         return f"unreadable {match.sop_instance_uid}"
 
 
-def reported_sub_operations(event: Any, matches: tuple[Match, ...],
+def prepare(match: Match, accepted: Sequence[PresentationContext]) -> Dataset | str:
+    """The stored instance in a syntax the destination accepted, or why it cannot be sent."""
+    try:
+        context, decompress = choose_context(accepted, match.sop_class_uid, match.transfer_syntax)
+    except NoPresentationContext as exc:
+        log.warning("cannot send %s: %s", match.sop_instance_uid, exc.message)
+        return f"no accepted context for {match.sop_instance_uid}"
+    dataset = load(match)
+    if isinstance(dataset, str):
+        return dataset
+    target = str(context.transfer_syntax[0])
+    try:
+        convert(dataset, decompress, target)
+    except Exception as exc:  # noqa: BLE001 - a codec failure fails this sub-operation only
+        log.error("cannot convert %s from %s to %s: %s", match.sop_instance_uid,
+                  UID(match.transfer_syntax).name, UID(target).name, exc)
+        return f"cannot convert {match.sop_instance_uid}"
+    if target != match.transfer_syntax:
+        log.debug("sending %s as %s (stored as %s)", match.sop_instance_uid, UID(target).name,
+                 UID(match.transfer_syntax).name)
+    return dataset
+
+
+def reported_sub_operations(event: Any, matches: tuple[Match, ...], accepted: AcceptedContexts,
                             report: Callable[[bool], None]) -> Iterator[tuple[int, Dataset | str | None]]:
     """:func:`sub_operations`, calling ``report(cancelled)`` when the stream ends or is dropped.
 
@@ -71,17 +105,18 @@ def reported_sub_operations(event: Any, matches: tuple[Match, ...],
     """
     cancelled = False
     try:
-        for status, dataset in sub_operations(event, matches):
+        for status, dataset in sub_operations(event, matches, accepted):
             cancelled = cancelled or status == CANCEL
             yield status, dataset
     finally:
         report(cancelled)
 
 
-def sub_operations(event: Any, matches: tuple[Match, ...]) -> Iterator[tuple[int, Dataset | str | None]]:
+def sub_operations(event: Any, matches: tuple[Match, ...],
+                   accepted: AcceptedContexts) -> Iterator[tuple[int, Dataset | str | None]]:
     """Pending (status, dataset) pairs, ending with Cancel if the SCU cancels (C.4.2.3.1)."""
     for match in matches:
         if event.is_cancelled:
             yield CANCEL, None
             return
-        yield PENDING, load(match)
+        yield PENDING, prepare(match, accepted())

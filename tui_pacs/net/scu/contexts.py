@@ -17,13 +17,10 @@ associations, by SOP class, so nothing is dropped.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from pydicom.uid import (
-    UID,
-    ExplicitVRLittleEndian,
-    ImplicitVRLittleEndian,
     JPEG2000,
     JPEG2000Lossless,
     JPEGBaseline8Bit,
@@ -34,10 +31,14 @@ from pydicom.uid import (
 )
 from pynetdicom.presentation import PresentationContext, build_context, build_role
 
-from tui_pacs.net.errors import NoPresentationContext
+# Choosing among the accepted contexts, and converting to the chosen one, is shared with
+# the C-MOVE/C-GET SCP's sub-operations (net/conversion.py); re-exported for the SCU.
+from tui_pacs.net.conversion import UNCOMPRESSED, choose_context, is_uncompressed
+
+__all__ = ["COMMON_ENCAPSULATED", "MAX_CONTEXTS", "UNCOMPRESSED", "ContextPlan", "choose_context",
+           "is_uncompressed", "plan_get_contexts", "plan_store_contexts"]
 
 MAX_CONTEXTS = 128
-UNCOMPRESSED: tuple[str, ...] = (ExplicitVRLittleEndian, ImplicitVRLittleEndian)
 # What we accept as C-GET storage SCP when the instances' own syntaxes are unknown.
 COMMON_ENCAPSULATED: tuple[str, ...] = (
     JPEGLosslessSV1, JPEGLSLossless, JPEG2000Lossless, RLELossless,
@@ -51,11 +52,6 @@ class ContextPlan:
 
     contexts: list[PresentationContext] = field(default_factory=list)
     sop_classes: set[str] = field(default_factory=set)
-
-
-def is_uncompressed(transfer_syntax: str) -> bool:
-    """Native encodings pynetdicom can re-encode into any other native one."""
-    return not UID(transfer_syntax).is_compressed
 
 
 def _contexts_for_class(sop_class: str, syntaxes: Iterable[str]) -> list[PresentationContext]:
@@ -83,22 +79,6 @@ def plan_store_contexts(items: Iterable[tuple[str, str]]) -> list[ContextPlan]:
     if current.contexts:
         plans.append(current)
     return plans
-
-
-def choose_context(accepted: Sequence[PresentationContext], sop_class: str,
-                   transfer_syntax: str) -> tuple[PresentationContext, bool]:
-    """The accepted context to send an instance on, and whether it must be decompressed first."""
-    candidates = [cx for cx in accepted if cx.abstract_syntax == sop_class and cx.transfer_syntax]
-    for cx in candidates:
-        if cx.transfer_syntax[0] == transfer_syntax:
-            return cx, False
-    for cx in candidates:
-        if is_uncompressed(cx.transfer_syntax[0]):
-            return cx, not is_uncompressed(transfer_syntax)
-    offered = ", ".join(UID(cx.transfer_syntax[0]).name for cx in candidates) or "none"
-    raise NoPresentationContext(
-        f"the peer accepted no context for {UID(sop_class).name} in {UID(transfer_syntax).name} "
-        f"or uncompressed (accepted: {offered})")
 
 
 def plan_get_contexts(query_model: str, sop_classes: Iterable[tuple[str, Iterable[str]]]

@@ -10,7 +10,9 @@ pydicom parse or re-encode, and the exchange is driven straight through the
 DIMSE provider under :func:`.dimse_guard.exclusive` (PS3.7 9.1.1: a C-STORE
 request is the command set, then the data set as it sits in the file).
 Anything else (decompression, big endian or deflated conversion, a file
-without usable meta) takes the pydicom path through ``send_c_store``.
+without usable meta) takes the pydicom path through ``send_c_store``, with
+the conversion of :mod:`tui_pacs.net.conversion` (shared with the C-MOVE
+and C-GET SCP).
 """
 
 from __future__ import annotations
@@ -26,14 +28,14 @@ from typing import Any
 from pydicom import dcmread
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
-from pydicom.uid import UID
 from pynetdicom.dimse_primitives import C_STORE
 
 from tui_pacs.config.model import RemoteNode
+from tui_pacs.net.conversion import choose_context, dataset_to_send
 from tui_pacs.net.errors import Cancelled, StoreRefused
 from tui_pacs.net.scu import dimse_guard, part10, store_request
 from tui_pacs.net.scu.association import associate, make_ae, raise_no_response
-from tui_pacs.net.scu.contexts import UNCOMPRESSED, choose_context, plan_store_contexts
+from tui_pacs.net.scu.contexts import plan_store_contexts
 from tui_pacs.net.scu.status import STORE_WARNINGS, SUCCESS, describe
 
 log = logging.getLogger(__name__)
@@ -110,7 +112,7 @@ def _send_one(assoc: object, node: RemoteNode, item: StoreItem, message_id: int,
     target_syntax = context.transfer_syntax[0]
     try:
         stored = None if decompress else part10.read_stored(item.path, target_syntax)
-        dataset = _read(item, decompress, target_syntax) if stored is None else None
+        dataset = dataset_to_send(item.path, decompress, target_syntax) if stored is None else None
     except (OSError, InvalidDicomError, ValueError, RuntimeError, NotImplementedError) as exc:
         log.warning("cannot send %s from %s: %s", item.sop_instance_uid, item.path, exc)
         counts.failed += 1
@@ -164,33 +166,6 @@ def _send_stored(assoc: Any, context_id: int, item: StoreItem, stored: part10.St
         assoc._handle_no_response()
         return Dataset()
     return assoc._check_received_status(rsp)  # type: ignore[no-any-return]
-
-
-def _read(item: StoreItem, decompress: bool, target_syntax: str) -> Dataset:
-    dataset = dcmread(item.path)
-    if decompress:
-        # The peer accepted only uncompressed syntaxes for this class (PS3.5 8.2).
-        dataset.decompress()
-        log.debug("decompressed %s for %s", item.sop_instance_uid, target_syntax)
-    elif dataset.file_meta.TransferSyntaxUID not in (target_syntax, *UNCOMPRESSED):
-        _to_little_endian(dataset, target_syntax)
-    return dataset
-
-
-def _to_little_endian(dataset: Dataset, target_syntax: str) -> None:
-    """Re-encode a big endian or deflated data set in a little endian syntax the peer took.
-
-    pydicom converts element values when it writes, but not the bytes of OW
-    Pixel Data, which are swapped here (PS3.5 A.3: big endian words).
-    """
-    source = UID(dataset.file_meta.TransferSyntaxUID)
-    target = UID(target_syntax)
-    if not source.is_little_endian and "PixelData" in dataset and dataset.get("BitsAllocated", 8) > 8:
-        array = dataset.pixel_array
-        dataset.PixelData = array.astype(array.dtype.newbyteorder("<")).tobytes()
-    dataset.file_meta.TransferSyntaxUID = target
-    dataset.set_original_encoding(target.is_implicit_VR, target.is_little_endian,
-                                  dataset.original_character_set)
 
 
 def _size(path: str) -> int:
