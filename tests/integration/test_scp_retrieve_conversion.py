@@ -29,7 +29,9 @@ from tests.integration.test_scp_support import (
 )
 from tests.support.process import PeerProcess
 from tests.support.tools import dcmtk_env, free_port, require_tool, run_tool, sample_files
+from tui_pacs.config.model import RemoteNode, Timeouts
 from tui_pacs.net.conversion import choose_context
+from tui_pacs.net.scu.store import StoreItem, send_c_store
 from tui_pacs.store.importer import import_paths
 
 pytestmark = pytest.mark.peer
@@ -147,3 +149,16 @@ def test_choose_context_converts_to_little_endian_not_to_big() -> None:
     assert choose_context([big, explicit], "1.2.840.10008.5.1.4.1.1.2", ExplicitVRBigEndian) == (big, False)
     with pytest.raises(Exception, match="accepted no context"):
         choose_context([big], "1.2.840.10008.5.1.4.1.1.2", "1.2.840.10008.1.2.4.90")
+
+
+def test_scu_send_converts_the_same_way(tmp_path: Path) -> None:
+    """The C-STORE SCU shares the conversion: same instances (same SOP Instance UIDs), same pixels."""
+    expected = originals()
+    items = [StoreItem.from_file(path) for path in expected.values()]
+    with implicit_only_storescp(tmp_path / "dest", "IMPLICIT") as (port, storage):
+        peer = RemoteNode("implicit", "IMPLICIT", HOST, port, timeouts=Timeouts(dimse=10, acse=5, connect=5))
+        counts = send_c_store("TUIPACS", peer, items)
+        assert (counts.completed, counts.failed) == (len(items), 0)
+        received = sorted(storage.iterdir())
+        assert {str(header(p).SOPInstanceUID) for p in received} == set(expected)
+        assert MUST_CONVERT <= assert_same_instances(received, expected, ImplicitVRLittleEndian)
