@@ -47,6 +47,11 @@ def fill_studies(paths: Paths, studies: int, *, patients: int | None = None) -> 
                     for s in range(studies)
                 ],
             )
+            # ModalitiesInStudy filters look in study_modality (schema v4); triggers fill it from
+            # series rows, and synthetic studies have none, so it is filled here.
+            conn.execute("INSERT OR IGNORE INTO study_modality (modality, study_pk) "
+                         "SELECT modalities, pk FROM study WHERE study_uid LIKE ? AND modalities != ''",
+                         (f"{ROOT}.%",))
     finally:
         conn.close()
 

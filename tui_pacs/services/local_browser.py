@@ -1,8 +1,10 @@
 """What the workstation's local database pane asks of the archive.
 
 Reads go through :class:`~tui_pacs.store.async_index.AsyncIndex` one page at
-a time (``LIMIT``/``OFFSET`` plus a ``count``), so 100,000 studies scroll
-without ever being loaded. Deletes, exports and dumps are blocking disk work:
+a time (:func:`~tui_pacs.store.query.build_page` plus a ``count``), so
+100,000 studies scroll without ever being loaded. The page next to the one
+shown is found by seeking from its edge row's sort values (an index range,
+however deep), any other by offset (skipped over primary keys only). Deletes, exports and dumps are blocking disk work:
 the UI calls them from thread workers; they open their own
 :class:`~tui_pacs.store.archive.Archive` because SQLite connections belong to
 the thread that made them.
@@ -11,7 +13,7 @@ the thread that made them.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +21,7 @@ from tui_pacs.config.model import Config
 from tui_pacs.config.paths import Paths
 from tui_pacs.domain.attributes import UNIQUE_KEY, Level
 from tui_pacs.store.async_index import AsyncIndex
-from tui_pacs.store.query import Query
+from tui_pacs.store.query import SORT_KEY_PREFIX, Query, build_page, can_seek, row_to_record
 
 if TYPE_CHECKING:  # pydicom comes with the archive; keep it off the first-frame path
     from tui_pacs.store.archive import Archive
@@ -65,6 +67,10 @@ class Page:
     request: PageRequest
     rows: list[dict[str, Any]]
     total: int
+    first_key: tuple[Any, ...] = ()
+    """The sort values of the first row (where the page before ends), empty if there are no rows."""
+    last_key: tuple[Any, ...] = ()
+    """The sort values of the last row (where the page after starts)."""
 
     @property
     def unique_key(self) -> str:
@@ -120,16 +126,34 @@ class LocalBrowser:
             self._own.close()
             self._own = None
 
-    async def page(self, request: PageRequest, *, with_total: bool = True, known_total: int = 0) -> Page:
-        """Rows ``offset .. offset+limit`` and, unless told it is known, the total count."""
+    async def page(self, request: PageRequest, *, with_total: bool = True, known_total: int = 0,
+                   near: Page | None = None) -> Page:
+        """Rows ``offset .. offset+limit`` and, unless told it is known, the total count.
+
+        ``near`` is the page on screen: when ``request`` is the window right
+        after or before it (same level, filter, parent and sort), the rows
+        are found by seeking from its edge instead of counting ``offset``
+        rows from the top.
+        """
         if self._index is None:
             await self.open()
         assert self._index is not None
         query = request.query()
-        rows = await self._index.find(query, order=list(request.order) or None, limit=request.limit,
-                                      offset=request.offset)
+        order = list(request.order) or None
+        after = before = None
+        if near is not None and near.rows and replace(near.request, offset=request.offset) == request \
+                and can_seek(query, order):
+            if request.offset == near.request.offset + len(near.rows):
+                after = near.last_key
+            elif request.offset + request.limit == near.request.offset and request.offset > 0:
+                before = near.first_key  # (the first window is read from the top: it is the top)
+        select = build_page(query, order=order, limit=request.limit, offset=request.offset,
+                            after=after, before=before)
+        async with self._index.conn.execute(select.sql, select.params) as cursor:
+            fetched = list(await cursor.fetchall())
+        rows, first_key, last_key = _split_sort_keys(select.keys, fetched)
         total = await self._index.count(query) if with_total else known_total
-        return Page(request, rows, total)
+        return Page(request, rows, total, first_key, last_key)
 
     # -- blocking actions, for thread workers ---------------------------------
 
@@ -165,6 +189,18 @@ class LocalBrowser:
 
         profile = media_profile(profile_name)
         return export_fileset(self.instance_files(level, uids), destination, profile, progress)
+
+
+def _split_sort_keys(keys: Sequence[str], fetched: Sequence[Any]
+                     ) -> tuple[list[dict[str, Any]], tuple[Any, ...], tuple[Any, ...]]:
+    """Records without the ``_sort`` columns, and the sort values of the first and last row."""
+    shown = [n for n, key in enumerate(keys) if not key.startswith(SORT_KEY_PREFIX)]
+    sort = [n for n, key in enumerate(keys) if key.startswith(SORT_KEY_PREFIX)]
+    names = [keys[n] for n in shown]
+    rows = [row_to_record(names, [row[n] for n in shown]) for row in fetched]
+    if not fetched:
+        return rows, (), ()
+    return rows, tuple(fetched[0][n] for n in sort), tuple(fetched[-1][n] for n in sort)
 
 
 def dump_tree(path: Path) -> TagTree:

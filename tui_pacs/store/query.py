@@ -43,12 +43,6 @@ _FROM = {
     Level.IMAGE: "instance i JOIN series se ON se.pk = i.series_pk JOIN study st ON st.pk = se.study_pk "
     "JOIN patient p ON p.pk = st.patient_pk",
 }
-_DEFAULT_ORDER = {
-    Level.PATIENT: "p.patient_name_ci, p.patient_id",
-    Level.STUDY: "st.study_date DESC, st.study_time DESC, st.pk DESC",
-    Level.SERIES: "se.series_number IS NULL, se.series_number, se.pk",
-    Level.IMAGE: "i.instance_number IS NULL, i.instance_number, i.pk",
-}
 # Pairs that combine into one date-time range (PS3.4 C.2.2.2.5.2).
 _DATE_TIME_PAIRS = (("StudyDate", "StudyTime"), ("SeriesDate", "SeriesTime"), ("ContentDate", "ContentTime"))
 # Archive facts that are not DICOM keys but that ``ls`` and the UI show at instance level.
@@ -202,20 +196,6 @@ def _select_expression(keyword: str) -> str:
     return column_of(ATTRIBUTES[keyword])
 
 
-def _order_sql(query: Query, order: Sequence[tuple[str, bool]] | None) -> str:
-    if not order:
-        return _DEFAULT_ORDER[query.level]
-    parts = []
-    for keyword, descending in order:
-        attr = attribute(keyword)
-        if attr.level.depth > query.level.depth:
-            raise InvalidQuery(f"cannot sort {query.level.value} results by {keyword}")
-        col = _ci_column(attr) if attr.match is Match.PERSON_NAME else column_of(attr)
-        parts.append(f"{col} {'DESC' if descending else 'ASC'}")
-    parts.append(f"{ALIAS[query.level]}.pk")
-    return ", ".join(parts)
-
-
 def build_select(query: Query, *, order: Sequence[tuple[str, bool]] | None = None,
                  limit: int | None = None, offset: int = 0) -> SqlQuery:
     """The SELECT for ``query``; rows come back in the order of ``SqlQuery.keys``."""
@@ -225,7 +205,7 @@ def build_select(query: Query, *, order: Sequence[tuple[str, bool]] | None = Non
     sql = f"SELECT {columns} FROM {_FROM[query.level]}"
     if clauses:
         sql += " WHERE " + " AND ".join(clauses)
-    sql += " ORDER BY " + _order_sql(query, order)
+    sql += " ORDER BY " + _order_by(sort_terms(query, order))
     if limit is not None:
         sql += " LIMIT ? OFFSET ?"
         params.extend((int(limit), int(offset)))
@@ -233,9 +213,14 @@ def build_select(query: Query, *, order: Sequence[tuple[str, bool]] | None = Non
 
 
 def build_count(query: Query) -> SqlQuery:
-    """SELECT count(*) for the same identifier (for paging in the UI)."""
+    """SELECT count(*) for the same identifier (for paging in the UI).
+
+    A study query with no patient-level condition counts the study table
+    alone: every study has its patient (a foreign key), so the join could
+    only cost time, not change the count.
+    """
     clauses, params = _where(query)
-    sql = f"SELECT count(*) FROM {_FROM[query.level]}"
+    sql = f"SELECT count(*) FROM {_narrow_from(query, ())}"
     if clauses:
         sql += " WHERE " + " AND ".join(clauses)
     return SqlQuery(sql, tuple(params), ("count",))
@@ -249,6 +234,149 @@ def build_pk_select(query: Query) -> SqlQuery:
     if clauses:
         sql += " WHERE " + " AND ".join(clauses)
     return SqlQuery(sql, tuple(params), ("pk",))
+
+
+# -- paging: sort orders an index can serve, seek (keyset) pages, deferred joins --------------
+
+
+@dataclass(frozen=True)
+class SortTerm:
+    """One ORDER BY term: a column expression of ``level``'s table and its direction."""
+
+    expression: str
+    descending: bool
+    level: Level
+
+    def sql(self, flip: bool = False) -> str:
+        return f"{self.expression} {'ASC' if self.descending == flip else 'DESC'}"
+
+
+def _term(level: Level, column: str, descending: bool) -> SortTerm:
+    return SortTerm(f"{ALIAS[level]}.{column}", descending, level)
+
+
+_DEFAULT_ORDER: dict[Level, tuple[SortTerm, ...]] = {
+    Level.PATIENT: (_term(Level.PATIENT, "patient_name_ci", False), _term(Level.PATIENT, "patient_id", False),
+                    _term(Level.PATIENT, "pk", False)),
+    # Newest first: a backward walk of study_date_idx (date, time, rowid), no sorting.
+    Level.STUDY: (_term(Level.STUDY, "study_date", True), _term(Level.STUDY, "study_time", True),
+                  _term(Level.STUDY, "pk", True)),
+    Level.SERIES: (SortTerm("se.series_number IS NULL", False, Level.SERIES),
+                   _term(Level.SERIES, "series_number", False), _term(Level.SERIES, "pk", False)),
+    Level.IMAGE: (SortTerm("i.instance_number IS NULL", False, Level.IMAGE),
+                  _term(Level.IMAGE, "instance_number", False), _term(Level.IMAGE, "pk", False)),
+}
+SORT_KEY_PREFIX = "_sort"
+"""Result keys ``_sort0``, ``_sort1``... carry each row's sort-term values in :func:`build_page` results."""
+# Keys that sort together with the next column of the index that serves them.
+_SORTS_WITH = {**dict(_DATE_TIME_PAIRS), "PatientID": "IssuerOfPatientID"}
+DEFERRED_OFFSET = 500
+"""From this offset on, :func:`build_page` skips rows in a primary-key-only subquery (see there)."""
+
+
+def sort_terms(query: Query, order: Sequence[tuple[str, bool]] | None = None) -> tuple[SortTerm, ...]:
+    """The whole ORDER BY of ``order`` (keyword, descending) pairs, made total and index-friendly.
+
+    A date sorts with its time (StudyDate walks ``study_date_idx``) and a
+    Patient ID with its issuer (the patient key); a patient-level key is
+    followed by the patient's pk (so SQLite walks a patient index and each
+    patient's studies in ``study_patient_idx`` with no sort step); the
+    level's pk breaks every remaining tie. The added terms take the
+    direction of the last key asked for, so a one-key order runs one way
+    and an index serves it forwards or backwards.
+    """
+    if not order:
+        return _DEFAULT_ORDER[query.level]
+    terms: list[SortTerm] = []
+    for keyword, descending in order:
+        attr = attribute(keyword)
+        if attr.level.depth > query.level.depth:
+            raise InvalidQuery(f"cannot sort {query.level.value} results by {keyword}")
+        terms.append(SortTerm(_ci_column(attr) if attr.match is Match.PERSON_NAME else column_of(attr),
+                              descending, attr.level))
+        pair = _SORTS_WITH.get(keyword)
+        if pair is not None and pair not in (k for k, _ in order):
+            terms.append(SortTerm(column_of(ATTRIBUTES[pair]), descending, attr.level))
+    last = order[-1][1]
+    if query.level is not Level.PATIENT and any(t.level is Level.PATIENT for t in terms):
+        terms.append(_term(Level.PATIENT, "pk", last))
+    terms.append(_term(query.level, "pk", last))
+    return tuple(terms)
+
+
+def _order_by(terms: Sequence[SortTerm], flip: bool = False) -> str:
+    return ", ".join(term.sql(flip) for term in terms)
+
+
+def _narrow_from(query: Query, terms: Sequence[SortTerm]) -> str:
+    """The FROM clause, without the patient join when a study query never looks at the patient."""
+    if query.level is Level.STUDY and not any(t.level is Level.PATIENT for t in terms) and not any(
+        ATTRIBUTES[k].level is Level.PATIENT and not isinstance(c, Universal) for k, c in query.conditions.items()
+    ):
+        return "study st"
+    return _FROM[query.level]
+
+
+def can_seek(query: Query, order: Sequence[tuple[str, bool]] | None = None) -> bool:
+    """Whether :func:`build_page` can seek (``after``/``before``) in this order.
+
+    Seeking compares the row value of all sort terms, so the terms must run
+    one way and never be NULL: true of every patient and study column, not
+    of series and instance numbers (and those lists are short anyway).
+    """
+    terms = sort_terms(query, order)
+    return query.level in (Level.PATIENT, Level.STUDY) and len({t.descending for t in terms}) == 1
+
+
+def build_page(query: Query, *, order: Sequence[tuple[str, bool]] | None = None, limit: int,
+               offset: int = 0, after: Sequence[Any] | None = None,
+               before: Sequence[Any] | None = None) -> SqlQuery:
+    """One page of ``query`` for a browser, each row with its sort-term values (``_sort0``...).
+
+    * ``after``: the sort values of the last row of the page before; the
+      page is the ``limit`` rows that follow it (seek, or keyset, paging:
+      an index range, however deep the page is).
+    * ``before``: the sort values of the first row of the page after; the
+      ``limit`` rows before it, in order.
+    * otherwise rows ``offset .. offset + limit``. A deep ``offset`` is
+      skipped in a subquery that reads primary keys only, from covering
+      indexes and without the patient join when nothing needs it; only the
+      page's own rows are then joined and read in full.
+    """
+    terms = sort_terms(query, order)
+    keys = (*query.returned_keys(), *(f"{SORT_KEY_PREFIX}{n}" for n in range(len(terms))))
+    columns = ", ".join([*(_select_expression(k) for k in query.returned_keys()),
+                         *(f"{t.expression} AS {SORT_KEY_PREFIX}{n}" for n, t in enumerate(terms))])
+    clauses, params = _where(query)
+    table = _FROM[query.level]
+    pk = f"{ALIAS[query.level]}.pk"
+    anchor = after if after is not None else before
+    if anchor is not None:
+        if not can_seek(query, order) or len(anchor) != len(terms):
+            raise InvalidQuery("this order cannot be paged by seeking; use an offset")
+        forward = after is not None
+        # One row-value comparison: SQLite turns it into a range of the index serving the order.
+        operator = ">" if forward != terms[0].descending else "<"
+        row_value = ", ".join(t.expression for t in terms)
+        clauses.append(f"({row_value}) {operator} ({', '.join('?' * len(terms))})")
+        params.extend(anchor)
+        sql = (f"SELECT {columns} FROM {table} WHERE {' AND '.join(clauses)} "
+               f"ORDER BY {_order_by(terms, flip=not forward)} LIMIT ?")
+        params.append(int(limit))
+        if not forward:  # fetched backwards from the anchor; put the page back in order
+            outer = ", ".join(SortTerm(f"{SORT_KEY_PREFIX}{n}", t.descending, t.level).sql()
+                              for n, t in enumerate(terms))
+            sql = f"SELECT * FROM ({sql}) ORDER BY {outer}"
+        return SqlQuery(sql, tuple(params), keys)
+    where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+    if offset >= DEFERRED_OFFSET:
+        inner = (f"SELECT {pk} FROM {_narrow_from(query, terms)}{where} "
+                 f"ORDER BY {_order_by(terms)} LIMIT ? OFFSET ?")
+        sql = f"SELECT {columns} FROM {table} WHERE {pk} IN ({inner}) ORDER BY {_order_by(terms)}"
+    else:
+        sql = f"SELECT {columns} FROM {table}{where} ORDER BY {_order_by(terms)} LIMIT ? OFFSET ?"
+    params.extend((int(limit), int(offset)))
+    return SqlQuery(sql, tuple(params), keys)
 
 
 def row_to_record(keys: Sequence[str], row: Sequence[Any]) -> dict[str, Any]:

@@ -49,6 +49,8 @@ class LocalPane(Pane):
         Binding("O", "sort_reverse", "Reverse sort", id="local.sort_reverse", show=False),
         Binding("right_square_bracket", "next_page", "Next page", id="local.next_page", group=PAGE),
         Binding("left_square_bracket", "previous_page", "Prev page", id="local.prev_page", group=PAGE),
+        Binding("g", "first_page", "First page", id="local.first_page", group=PAGE, show=False),
+        Binding("G", "last_page", "Last page", id="local.last_page", group=PAGE, show=False),
         Binding("ctrl+r", "refresh", "Refresh", id="local.refresh", show=False),
     ]
 
@@ -97,7 +99,7 @@ class LocalPane(Pane):
     @work(exclusive=True, group="local-page", exit_on_error=False)
     async def load_page(self, request: PageRequest, cursor_at_end: bool = False, same_total: bool = False) -> None:
         known = self.page.total if (same_total and self.page) else 0
-        page = await self.browser.page(request, with_total=not same_total, known_total=known)
+        page = await self.browser.page(request, with_total=not same_total, known_total=known, near=self.page)
         table = self.table
         # A reload of the same window (instances arrived, a delete) keeps the cursor on its row.
         keep = table.current_uid if request == self.request and table.page is not None else None
@@ -163,7 +165,7 @@ class LocalPane(Pane):
     def _sort_requested(self, event: RecordTable.SortRequested) -> None:
         current = self.request.order[0] if self.request.order else None
         descending = not current[1] if current and current[0] == event.keyword else False
-        self.load_page(replace(self.request, order=((event.keyword, descending),), offset=0))
+        self.load_page(replace(self.request, order=((event.keyword, descending),), offset=0), False, True)
 
     @on(RecordTable.Opened)
     def _row_opened(self, event: RecordTable.Opened) -> None:
@@ -210,17 +212,31 @@ class LocalPane(Pane):
             offset = max(0, self.request.offset - self.request.limit)
             self.load_page(replace(self.request, offset=offset), False, True)
 
+    def action_first_page(self) -> None:
+        if self.request.offset > 0:
+            self.load_page(replace(self.request, offset=0), False, True)
+
+    def action_last_page(self) -> None:
+        """The last window, cursor on the last row (rows are skipped over primary keys only)."""
+        if self.page is not None:
+            offset = max(0, self.page.total - self.request.limit)
+            if offset != self.request.offset:
+                self.load_page(replace(self.request, offset=offset), True, True)
+            else:
+                self.table.move_cursor(row=self.table.row_count - 1)
+
     def action_sort(self) -> None:
         """Sort by the next column (cycling), ascending."""
         keywords = [c.keyword for c in COLUMNS[self.request.level]]
         current = self.request.order[0][0] if self.request.order else None
         following = keywords[(keywords.index(current) + 1) % len(keywords)] if current in keywords else keywords[0]
-        self.load_page(replace(self.request, order=((following, False),), offset=0))
+        # A new order of the same rows: the total stands, only the first window is read.
+        self.load_page(replace(self.request, order=((following, False),), offset=0), False, True)
 
     def action_sort_reverse(self) -> None:
         if self.request.order:
             keyword, descending = self.request.order[0]
-            self.load_page(replace(self.request, order=((keyword, not descending),), offset=0))
+            self.load_page(replace(self.request, order=((keyword, not descending),), offset=0), False, True)
 
     def action_preview(self) -> None:
         uid = self.table.current_uid
