@@ -14,12 +14,10 @@ import threading
 from pathlib import Path
 from types import TracebackType
 
-from pydicom.dataset import Dataset
-
 from tui_pacs.config.model import ArchiveSettings, Config, DuplicatePolicy
 from tui_pacs.config.paths import Paths
 from tui_pacs.store.errors import OutOfResources
-from tui_pacs.store.extract import read_header, record_from_dataset
+from tui_pacs.store.extract import Header, read_any_header, record_from_header
 from tui_pacs.store.files import FileStore
 from tui_pacs.store.group_commit import GroupCommit, PendingInstance
 from tui_pacs.store.index import Index
@@ -96,7 +94,7 @@ class Archive:
         with self._usage_lock:
             self._usage = None
 
-    def ingest_file(self, temporary: Path, *, source_ae: str = "", header: Dataset | None = None,
+    def ingest_file(self, temporary: Path, *, source_ae: str = "", header: Header | None = None,
                     transfer_syntax: str | None = None) -> StoredInstance:
         """Store a Part 10 file that sits, fsynced, in :attr:`incoming_dir`; consume it.
 
@@ -106,10 +104,10 @@ class Archive:
         """
         try:
             if header is None:
-                header = read_header(temporary)
+                header = read_any_header(temporary, transfer_syntax)
             size = temporary.stat().st_size
-            record = record_from_dataset(header, source_ae=source_ae, file_size=size,
-                                         transfer_syntax=transfer_syntax)
+            record = record_from_header(header, source_ae=source_ae, file_size=size,
+                                        transfer_syntax=transfer_syntax)
             return self._place(temporary, record)
         except BaseException:
             self.files.discard(temporary)

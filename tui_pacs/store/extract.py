@@ -12,7 +12,7 @@ import logging
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Protocol
 
 from pydicom import dcmread
 from pydicom.dataset import Dataset
@@ -25,14 +25,36 @@ from tui_pacs.domain.errors import InvalidUID
 from tui_pacs.domain.matching import casefold_name, normalise_time
 from tui_pacs.domain.uids import require_uid
 from tui_pacs.store.errors import NotDicom
+from tui_pacs.store.header import RawHeader, read_raw_header
 from tui_pacs.store.records import InstanceRecord
 
 log = logging.getLogger(__name__)
 
-_EXTRA_KEYWORDS = ("SpecificCharacterSet", "SOPClassUID", "PatientID", "ReferringPhysicianName")
+_EXTRA_KEYWORDS = ("SpecificCharacterSet", "SOPClassUID", "PatientID", "ReferringPhysicianName",
+                   "NumberOfFrames")
 HEADER_TAGS = [Tag(k) for k in sorted({a.keyword for a in ATTRIBUTES.values()} | set(_EXTRA_KEYWORDS))
                if k not in ("TransferSyntaxUID", "ModalitiesInStudy", "SOPClassesInStudy")
-               and not k.startswith("NumberOf")]
+               and not k.startswith("NumberOf") or k == "NumberOfFrames"]
+KEPT_TAGS = frozenset(int(t) for t in HEADER_TAGS)
+"""The top-level attributes the index holds: what a header read keeps."""
+
+
+class HeaderValues(Protocol):
+    """Where :func:`record_from_values` reads attributes: a pydicom data set or a raw header."""
+
+    def text(self, keyword: str) -> str: ...
+
+    def integer(self, keyword: str) -> int | None: ...
+
+
+Header = Dataset | RawHeader
+"""A parsed header as :func:`read_header` or :func:`.header.read_raw_header` give it."""
+
+
+def read_any_header(path: Path, transfer_syntax: str | None = None) -> Header:
+    """The header of a Part 10 file, the fast way when the file can be walked, else through pydicom."""
+    raw = read_raw_header(path, KEPT_TAGS, transfer_syntax)
+    return raw if raw is not None else read_header(path)
 
 
 def read_header(source: str | Path | BinaryIO) -> Dataset:
@@ -51,39 +73,44 @@ def _reason(exc: BaseException) -> str:
     return text[:160]
 
 
-def _text(ds: Dataset, keyword: str) -> str:
-    """A text value as Unicode; multi-valued elements joined with backslash as on the wire."""
-    try:
-        value = ds.get(keyword)
-    except Exception as exc:  # a value that cannot be decoded is dropped, not fatal
-        log.debug("cannot read %s: %s", keyword, exc)
-        return ""
-    if value is None:
-        return ""
-    if isinstance(value, (list, MultiValue)):
-        return "\\".join(str(v) for v in value)
-    return str(value).strip()
+class DatasetValues:
+    """:class:`HeaderValues` over a pydicom data set."""
 
+    def __init__(self, ds: Dataset) -> None:
+        self.ds = ds
 
-def _int(ds: Dataset, keyword: str) -> int | None:
-    try:
-        value = ds.get(keyword)
-        if value is None or value == "":
-            return None
+    def text(self, keyword: str) -> str:
+        """A text value as Unicode; multi-valued elements joined with backslash as on the wire."""
+        try:
+            value = self.ds.get(keyword)
+        except Exception as exc:  # noqa: BLE001 - a value that cannot be decoded is dropped, not fatal
+            log.debug("cannot read %s: %s", keyword, exc)
+            return ""
+        if value is None:
+            return ""
         if isinstance(value, (list, MultiValue)):
-            value = value[0]
-        return int(value)
-    except (ValueError, TypeError):
-        return None
+            return "\\".join(str(v) for v in value)
+        return str(value).strip()
+
+    def integer(self, keyword: str) -> int | None:
+        try:
+            value = self.ds.get(keyword)
+            if value is None or value == "":
+                return None
+            if isinstance(value, (list, MultiValue)):
+                value = value[0]
+            return int(value)
+        except (ValueError, TypeError):
+            return None
 
 
-def _date(ds: Dataset, keyword: str) -> str:
-    text = _text(ds, keyword).replace(".", "")
+def _date(values: HeaderValues, keyword: str) -> str:
+    text = values.text(keyword).replace(".", "")
     return text if len(text) == 8 and text.isdigit() else ""
 
 
-def _time(ds: Dataset, keyword: str) -> str:
-    text = _text(ds, keyword)
+def _time(values: HeaderValues, keyword: str) -> str:
+    text = values.text(keyword)
     return (normalise_time(text) or "") if text else ""
 
 
@@ -92,72 +119,90 @@ def utc_now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def record_from_header(header: Header, *, path: str = "", file_size: int = 0, source_ae: str = "",
+                       transfer_syntax: str | None = None, received_at: str | None = None) -> InstanceRecord:
+    """:func:`record_from_dataset` or :func:`record_from_values`, as the header is."""
+    if isinstance(header, Dataset):
+        return record_from_dataset(header, path=path, file_size=file_size, source_ae=source_ae,
+                                   transfer_syntax=transfer_syntax, received_at=received_at)
+    return record_from_values(header, path=path, file_size=file_size, source_ae=source_ae,
+                              transfer_syntax=transfer_syntax or header.transfer_syntax,
+                              received_at=received_at)
+
+
 def record_from_dataset(ds: Dataset, *, path: str = "", file_size: int = 0, source_ae: str = "",
                         transfer_syntax: str | None = None, received_at: str | None = None) -> InstanceRecord:
-    """Build the index rows for ``ds``; the four UIDs are validated, anything else is best effort."""
-    try:
-        sop_uid = require_uid(_text(ds, "SOPInstanceUID"), "SOP Instance UID")
-        sop_class = require_uid(_text(ds, "SOPClassUID"), "SOP Class UID")
-        study_uid = require_uid(_text(ds, "StudyInstanceUID"), "Study Instance UID")
-        series_uid = require_uid(_text(ds, "SeriesInstanceUID"), "Series Instance UID")
-    except InvalidUID as exc:
-        raise NotDicom(exc.message) from exc
+    """Build the index rows for a pydicom data set (its File Meta gives the transfer syntax)."""
     if transfer_syntax is None:
         meta = getattr(ds, "file_meta", None)
         transfer_syntax = str(meta.get("TransferSyntaxUID", "")) if meta is not None else ""
+    return record_from_values(DatasetValues(ds), path=path, file_size=file_size, source_ae=source_ae,
+                              transfer_syntax=transfer_syntax, received_at=received_at)
+
+
+def record_from_values(values: HeaderValues, *, path: str = "", file_size: int = 0, source_ae: str = "",
+                       transfer_syntax: str | None = None, received_at: str | None = None) -> InstanceRecord:
+    """Build the index rows; the four UIDs are validated, anything else is best effort."""
+    try:
+        sop_uid = require_uid(values.text("SOPInstanceUID"), "SOP Instance UID")
+        sop_class = require_uid(values.text("SOPClassUID"), "SOP Class UID")
+        study_uid = require_uid(values.text("StudyInstanceUID"), "Study Instance UID")
+        series_uid = require_uid(values.text("SeriesInstanceUID"), "Series Instance UID")
+    except InvalidUID as exc:
+        raise NotDicom(exc.message) from exc
     if not transfer_syntax:
         transfer_syntax = "1.2.840.10008.1.2"  # a file without meta is Implicit VR LE (PS3.5 10.1)
     received = received_at or utc_now()
-    name = _text(ds, "PatientName")
-    referring = _text(ds, "ReferringPhysicianName")
-    reading = _text(ds, "NameOfPhysiciansReadingStudy")
+    name = values.text("PatientName")
+    referring = values.text("ReferringPhysicianName")
+    reading = values.text("NameOfPhysiciansReadingStudy")
     patient: dict[str, Any] = {
-        "patient_id": _text(ds, "PatientID"),
-        "issuer": _text(ds, "IssuerOfPatientID"),
+        "patient_id": values.text("PatientID"),
+        "issuer": values.text("IssuerOfPatientID"),
         "patient_name": name,
         "patient_name_ci": casefold_name(name),
-        "birth_date": _date(ds, "PatientBirthDate"),
-        "birth_time": _time(ds, "PatientBirthTime"),
-        "sex": _text(ds, "PatientSex"),
-        "other_ids": _text(ds, "OtherPatientIDs"),
-        "ethnic_group": _text(ds, "EthnicGroup"),
-        "comments": _text(ds, "PatientComments"),
+        "birth_date": _date(values, "PatientBirthDate"),
+        "birth_time": _time(values, "PatientBirthTime"),
+        "sex": values.text("PatientSex"),
+        "other_ids": values.text("OtherPatientIDs"),
+        "ethnic_group": values.text("EthnicGroup"),
+        "comments": values.text("PatientComments"),
     }
     study: dict[str, Any] = {
         "study_uid": study_uid,
-        "study_date": _date(ds, "StudyDate"),
-        "study_time": _time(ds, "StudyTime"),
-        "accession": _text(ds, "AccessionNumber"),
-        "study_id": _text(ds, "StudyID"),
-        "description": _text(ds, "StudyDescription"),
+        "study_date": _date(values, "StudyDate"),
+        "study_time": _time(values, "StudyTime"),
+        "accession": values.text("AccessionNumber"),
+        "study_id": values.text("StudyID"),
+        "description": values.text("StudyDescription"),
         "referring": referring,
         "referring_ci": casefold_name(referring),
         "reading": reading,
         "reading_ci": casefold_name(reading),
-        "patient_age": _text(ds, "PatientAge"),
-        "patient_size": _text(ds, "PatientSize"),
-        "patient_weight": _text(ds, "PatientWeight"),
+        "patient_age": values.text("PatientAge"),
+        "patient_size": values.text("PatientSize"),
+        "patient_weight": values.text("PatientWeight"),
         "received_at": received,
     }
     series: dict[str, Any] = {
         "series_uid": series_uid,
-        "modality": _text(ds, "Modality"),
-        "series_number": _int(ds, "SeriesNumber"),
-        "series_date": _date(ds, "SeriesDate"),
-        "series_time": _time(ds, "SeriesTime"),
-        "description": _text(ds, "SeriesDescription"),
-        "body_part": _text(ds, "BodyPartExamined"),
-        "pps_start_date": _date(ds, "PerformedProcedureStepStartDate"),
+        "modality": values.text("Modality"),
+        "series_number": values.integer("SeriesNumber"),
+        "series_date": _date(values, "SeriesDate"),
+        "series_time": _time(values, "SeriesTime"),
+        "description": values.text("SeriesDescription"),
+        "body_part": values.text("BodyPartExamined"),
+        "pps_start_date": _date(values, "PerformedProcedureStepStartDate"),
     }
     instance: dict[str, Any] = {
         "sop_uid": sop_uid,
         "sop_class_uid": sop_class,
-        "instance_number": _int(ds, "InstanceNumber"),
-        "content_date": _date(ds, "ContentDate"),
-        "content_time": _time(ds, "ContentTime"),
-        "rows": _int(ds, "Rows"),
-        "columns": _int(ds, "Columns"),
-        "frames": _int(ds, "NumberOfFrames"),
+        "instance_number": values.integer("InstanceNumber"),
+        "content_date": _date(values, "ContentDate"),
+        "content_time": _time(values, "ContentTime"),
+        "rows": values.integer("Rows"),
+        "columns": values.integer("Columns"),
+        "frames": values.integer("NumberOfFrames"),
         "transfer_syntax": transfer_syntax,
         "path": path,
         "file_size": file_size,

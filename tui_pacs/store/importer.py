@@ -32,7 +32,7 @@ from tui_pacs.domain.errors import TuiPacsError
 from tui_pacs.store.archive import Archive
 from tui_pacs.store.dicomdir import is_dicomdir_name, referenced_files
 from tui_pacs.store.errors import NotDicom, OutOfResources
-from tui_pacs.store.extract import read_header, record_from_dataset
+from tui_pacs.store.extract import Header, read_any_header, record_from_header
 from tui_pacs.store.files import FileStore
 from tui_pacs.store.index import Index
 from tui_pacs.store.records import InstanceRecord
@@ -148,12 +148,13 @@ def _stage(archive: Archive, path: Path) -> _Staged:
 
 def _stage_into(files: FileStore, index: Index, replace: bool, path: Path) -> _Staged:
     try:
+        header: Header
         if _is_part10(path):
-            header, prefix = read_header(path), b""
+            header, prefix = read_any_header(path), b""
         else:
             header, prefix = _raw_dataset_meta(path)
         size = path.stat().st_size + len(prefix)
-        record = record_from_dataset(header, file_size=size, source_ae="")
+        record = record_from_header(header, file_size=size, source_ae="")
         relative = FileStore.relative_path(record.study_uid, record.series_uid, record.sop_instance_uid)
         record.instance["path"] = relative
         if not replace and index.has_instance(record.sop_instance_uid):

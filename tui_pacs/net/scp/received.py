@@ -13,7 +13,8 @@ PS3.4 B.2.3 lets an SCP store an instance and still warn the SCU:
   requires as Type 1 through the Image Pixel Module (PS3.3 C.7.6.3). It is
   stored as sent.
 
-Both come from one walk over the data set's top-level elements (:mod:`.survey`).
+Both come from one walk over the data set's top-level elements (:mod:`tui_pacs.store.walk`),
+the same walk that reads the header the index needs (:mod:`tui_pacs.store.header`).
 """
 
 from __future__ import annotations
@@ -24,13 +25,16 @@ import os
 import tempfile
 import zlib
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from pynetdicom.sop_class import _STORAGE_CLASSES
 
 from tui_pacs.net.scp.chunked import storage_error
-from tui_pacs.net.scp.survey import PIXEL_TAGS, DataSetSurvey, encoding, survey
+from tui_pacs.store.extract import KEPT_TAGS
+from tui_pacs.store.header import RawHeader, from_survey
 from tui_pacs.store.records import StoreWarning
+from tui_pacs.store.walk import PIXEL_TAGS, DataSetSurvey, encoding, survey
 
 log = logging.getLogger(__name__)
 
@@ -55,16 +59,25 @@ def image_storage_classes() -> frozenset[str]:
     return frozenset(str(uid) for name, uid in _STORAGE_CLASSES.items() if "ImageStorage" in name)
 
 
-def inspect(path: Path, sop_class_uid: str, transfer_syntax: str) -> list[StoreWarning]:
-    """Check the received file at ``path`` and fix what B006 covers; the warnings to give.
+@dataclass(frozen=True)
+class Inspection:
+    """What the walk over a received data set found."""
+
+    warnings: list[StoreWarning]
+    header: RawHeader | None
+    """The attributes the index holds, read on the same walk (None if it could not be followed)."""
+
+
+def inspect(path: Path, sop_class_uid: str, transfer_syntax: str) -> Inspection:
+    """Check the received file at ``path``, fix what B006 covers, and read its header.
 
     Raises :class:`~tui_pacs.store.errors.OutOfResources` (or another
     StoreError) when the file cannot be rewritten. A data set the walk cannot
     follow gets no warning here: the header reader judges it next.
     """
-    found = survey(path, transfer_syntax, WATCHED)
+    found = survey(path, transfer_syntax, WATCHED, keep=KEPT_TAGS)
     if found is None:
-        return []
+        return Inspection([], None)
     warnings: list[StoreWarning] = []
     if found.meta_elements:
         discard_meta_elements(path, found, transfer_syntax)
@@ -77,7 +90,7 @@ def inspect(path: Path, sop_class_uid: str, transfer_syntax: str) -> list[StoreW
     if missing:
         warnings.append(StoreWarning(DATA_SET_DOES_NOT_MATCH_SOP_CLASS,
                                      f"image lacks Type 1 {', '.join(missing)}"))
-    return warnings
+    return Inspection(warnings, from_survey(found))
 
 
 def missing_type1(sop_class_uid: str, transfer_syntax: str, found: DataSetSurvey) -> list[str]:

@@ -29,7 +29,7 @@ from tui_pacs.net.scp.base import ScpContext, association_id, peer_of
 from tui_pacs.net.scp.chunked import received_file
 from tui_pacs.net.scp.received import inspect
 from tui_pacs.store.errors import NotDicom, OutOfResources
-from tui_pacs.store.extract import read_header
+from tui_pacs.store.extract import Header, read_header
 from tui_pacs.store.records import StoredInstance
 
 log = logging.getLogger(__name__)
@@ -82,7 +82,7 @@ def _sync_received(event: Any) -> Path:
     return path
 
 
-def _check_header(header: Dataset, abstract_syntax: str, affected_uid: str) -> None:
+def _check_header(header: Header, abstract_syntax: str, affected_uid: str) -> None:
     """PS3.4 B.2.3: the data set's SOP Class must be the context's; its UID the command's."""
     sop_class = str(header.get("SOPClassUID", "")).strip("\x00 ")
     sop_uid = str(header.get("SOPInstanceUID", "")).strip("\x00 ")
@@ -104,8 +104,9 @@ def store_received(event: Any, ctx: ScpContext, source_ae: str) -> StoredInstanc
     abstract_syntax, transfer_syntax = str(context.abstract_syntax), str(context.transfer_syntax)
     try:
         affected = str(request.AffectedSOPInstanceUID or "")
-        warnings = inspect(path, abstract_syntax, transfer_syntax)
-        header = read_header(path)
+        inspection = inspect(path, abstract_syntax, transfer_syntax)
+        warnings = inspection.warnings
+        header = inspection.header or read_header(path)
         _check_header(header, abstract_syntax, affected)
     except BaseException:
         path.unlink(missing_ok=True)

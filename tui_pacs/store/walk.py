@@ -1,13 +1,18 @@
-"""A walk over the top-level elements of a received data set, without decoding any value.
+"""One walk over the top-level elements of a Part 10 file, decoding no value.
 
-The C-STORE SCP needs three facts about each data set it stores, and pydicom
-would parse (and the header reader may not keep) more than those: where any
-File Meta elements sit inside the data set (group 0002 belongs only in the
-Part 10 header, PS3.10 7.1; PS3.5 7.1), and whether Rows, Columns and Pixel
-Data are there with a value (PS3.3 C.7.6.3). So this reads each element's
-tag and length (PS3.5 7.1.2, 7.1.3), seeks over its value, steps through
-sequences of undefined length item by item (PS3.5 7.5), and stops at the
-first pixel data element, which ends every image data set but its padding.
+Every received and imported instance is walked once, so this is written for
+speed rather than generality. It reads each element's tag and length
+(PS3.5 7.1.2, 7.1.3), seeks over its value, steps through sequences of
+undefined length item by item (PS3.5 7.5), and stops at the first pixel
+data element, which ends every image data set but its padding. On the way it
+notes:
+
+* where any File Meta elements sit inside the data set (group 0002 belongs
+  only in the Part 10 header, PS3.10 7.1; PS3.5 7.1), for the SCP's B006;
+* which watched tags have a value (Rows, Columns, Pixel Data: PS3.3
+  C.7.6.3), for the SCP's B007;
+* the raw bytes of the kept tags (the attributes the index holds), which
+  :mod:`.header` decodes without building a pydicom data set.
 
 Anything it cannot follow (a truncated or malformed data set) gives None:
 the caller then stores what was sent and lets the header reader judge it.
@@ -54,6 +59,12 @@ class DataSetSurvey:
     """(tag, start, end) of each top-level group 0002 element."""
     valued: frozenset[int]
     """The watched top-level tags present with a non-empty value."""
+    values: dict[int, tuple[bytes, bytes]]
+    """Kept top-level tag -> (VR, value bytes); the VR is empty in Implicit VR data sets."""
+    transfer_syntax: str
+    """The syntax the data set was walked in (the caller's, or the file's own)."""
+    implicit: bool
+    little: bool
 
 
 @functools.cache
@@ -72,26 +83,53 @@ def data_set_offset(head: bytes) -> int:
     return 144 + int(length)
 
 
-def survey(path: Path, transfer_syntax: str, watch: Iterable[int] = ()) -> DataSetSurvey | None:
-    """Walk the data set of the Part 10 file at ``path``; None if it cannot be followed."""
-    implicit, little, deflated = encoding(str(transfer_syntax))
+def survey(path: Path, transfer_syntax: str | None = None, watch: Iterable[int] = (),
+           keep: frozenset[int] = frozenset()) -> DataSetSurvey | None:
+    """Walk the data set of the Part 10 file at ``path``; None if it cannot be followed.
+
+    ``transfer_syntax`` is the one the data set is encoded in (a C-STORE's
+    presentation context); without it the file's own (0002,0010) is read.
+    """
     watched = frozenset(watch)
     meta: list[tuple[int, int, int]] = []
     valued: set[int] = set()
+    values: dict[int, tuple[bytes, bytes]] = {}
     try:
         with open(path, "rb", buffering=0) as handle:
             head = handle.read(_BUFFER)
             offset = data_set_offset(head)
+            if transfer_syntax is None:
+                transfer_syntax = meta_transfer_syntax(head, offset)
+            implicit, little, deflated = encoding(str(transfer_syntax))
             if deflated:
                 handle.seek(offset)
                 walker = _Walker(_Inflated(handle), implicit, little)
             else:
                 walker = _Walker(functools.partial(_read_at, handle, offset), implicit, little,
                                  head[offset:])
-            walker.top_level(watched, meta, valued)
-    except (_Malformed, OSError, struct.error, zlib.error):
+            walker.top_level(watched, meta, valued, keep, values)
+    except (_Malformed, OSError, struct.error, zlib.error, ValueError):
         return None
-    return DataSetSurvey(offset, tuple(meta), frozenset(valued))
+    return DataSetSurvey(offset, tuple(meta), frozenset(valued), values, str(transfer_syntax), implicit, little)
+
+
+def meta_transfer_syntax(head: bytes, end: int) -> str:
+    """(0002,0010) Transfer Syntax UID from the File Meta group in ``head[132:end]`` (PS3.10 7.1)."""
+    at = 144
+    while at + 8 <= min(end, len(head)):
+        group, number, vr = struct.unpack_from("<HH2s", head, at)
+        if group != 0x0002:
+            break
+        if vr in _LONG_VRS:
+            (length,) = struct.unpack_from("<L", head, at + 8)
+            at += 12
+        else:
+            (length,) = struct.unpack_from("<H", head, at + 6)
+            at += 8
+        if number == 0x0010:
+            return head[at:at + length].decode("ascii").rstrip("\x00 ")
+        at += length
+    raise _Malformed("no Transfer Syntax UID in the File Meta group")
 
 
 def _read_at(handle: BinaryIO, offset: int, pos: int, n: int) -> bytes:
@@ -169,9 +207,11 @@ class _Walker:
         return False
 
     def top_level(self, watched: frozenset[int], meta: list[tuple[int, int, int]],
-                  valued: set[int]) -> None:
+                  valued: set[int], keep: frozenset[int] = frozenset(),
+                  values: dict[int, tuple[bytes, bytes]] | None = None) -> None:
         """Walk the top level up to the first pixel data element, noting group 0002 elements
-        in ``meta`` and the ``watched`` tags that have a value in ``valued``.
+        in ``meta``, the ``watched`` tags that have a value in ``valued`` and the bytes of
+        the ``keep`` tags in ``values``.
 
         Plain elements inside the window are stepped over in a tight loop (this runs for
         every instance received); anything else goes through :meth:`element`.
@@ -201,12 +241,18 @@ class _Walker:
                     break  # sequences, group 0002, pixel data (and what is odd): the careful way
                 if length and tag in watched:
                     valued.add(tag)
+                if tag in keep:
+                    if at + header + length > len(buf):
+                        break  # a kept value cut by the window's end: the careful way reads it
+                    if values is not None:
+                        values[tag] = (b"" if implicit else bytes(buf[at + 4:at + 6]),
+                                       bytes(buf[at + header:at + header + length]))
                 at += header + length
             self.at = at
             if self.at_end():
                 return
             start = self.pos
-            tag, length = self.element(0, PIXEL_TAGS)
+            tag, length = self.element(0, PIXEL_TAGS, keep, values)
             if tag >> 16 == 0x0002:
                 meta.append((tag, start, self.pos))
             if length and tag in watched:
@@ -214,18 +260,22 @@ class _Walker:
             if tag in PIXEL_TAGS:
                 return
 
-    def element(self, depth: int, stop_at: frozenset[int] = frozenset()) -> tuple[int, int]:
+    def element(self, depth: int, stop_at: frozenset[int] = frozenset(), keep: frozenset[int] = frozenset(),
+                values: dict[int, tuple[bytes, bytes]] | None = None) -> tuple[int, int]:
         """Step over one element: (tag, value length, 1 for undefined length).
 
-        An element in ``stop_at`` is left after its header (its value is not stepped over).
+        An element in ``stop_at`` is left after its header (its value is not stepped over);
+        the value of one in ``keep`` (of defined length) goes to ``values``.
         """
         self._ensure(8)
         group, number = self._tag.unpack_from(self.buf, self.at)
         if group == 0xFFFE:
             raise _Malformed(f"delimiter (FFFE,{number:04X}) where an element should be")
-        return group << 16 | number, self._rest(group << 16 | number, depth, stop_at)
+        tag = group << 16 | number
+        return tag, self._rest(tag, depth, stop_at, keep if values is not None else frozenset(), values)
 
-    def _rest(self, tag: int, depth: int, stop_at: frozenset[int]) -> int:
+    def _rest(self, tag: int, depth: int, stop_at: frozenset[int], keep: frozenset[int] = frozenset(),
+              values: dict[int, tuple[bytes, bytes]] | None = None) -> int:
         """After a tag at :attr:`at`: the VR and length, then step over the value."""
         buf, at = self.buf, self.at
         if self.implicit:
@@ -246,6 +296,9 @@ class _Walker:
         if tag in stop_at:
             return 1 if length == UNDEFINED else int(length)
         if length != UNDEFINED:
+            if tag in keep and values is not None:
+                self._ensure(length)
+                values[tag] = (vr, bytes(self.buf[self.at:self.at + length]))
             self.at += length
             return int(length)
         if vr == b"UN":  # PS3.5 6.2.2: an undefined-length UN holds Implicit VR Little Endian items
