@@ -149,7 +149,7 @@ def test_cli_send_goes_on_in_the_server_when_the_cli_is_killed(server, slow_peer
         if client.poll() is None:
             client.kill()
     assert client.returncode == -signal.SIGHUP
-    assert f"job {started[0]['id']} send peer: running in the server" in err
+    assert f"job {started[0]['id']} send peer: handed to the running server" in err
     done = final(home, started[0]["id"])
     assert done["state"] == "done", done["error"]
     assert len(slow_peer.received()) == len(files)
@@ -164,7 +164,7 @@ def test_cli_send_through_the_server_waits_and_reports(tmp_path: Path, server, s
     assert added.returncode == 0, added.stderr
     sent = cli(home, "send", "later", *map(str, files))
     assert sent.returncode == 0, sent.stderr
-    assert "running in the server" in sent.stderr
+    assert "handed to the running server" in sent.stderr
     assert f"send later: done, {len(files)}/{len(files)} instances" in sent.stdout
     listed = cli(home, "jobs", "--json")
     assert listed.returncode == 0 and '"node": "later"' in listed.stdout and '"state": "done"' in listed.stdout
@@ -239,11 +239,11 @@ def test_get_and_move_through_the_server(tmp_path: Path) -> None:
         try:
             got = cli(home, "get", "qr", "-k", "PatientID=RP1003")
             assert got.returncode == 0, got.stderr
-            assert "running in the server" in got.stderr and "get qr: done" in got.stdout
+            assert "handed to the running server" in got.stderr and "get qr: done" in got.stdout
             # C-MOVE to this node: the server's own SCP receives what the peer sends.
             moved = cli(home, "move", "qr", "-k", "PatientID=RP1001", "-k", "StudyDate=20220110")
             assert moved.returncode == 0, moved.stderr
-            assert "5/5" in moved.stdout and "running in the server" in moved.stderr
+            assert "5/5" in moved.stdout and "handed to the running server" in moved.stderr
             status = ask(home, "status")
             assert status["counters"]["stored"] >= 5  # the moved instances came in through the SCP
         finally:

@@ -47,8 +47,8 @@ def _on_server(app: AppContext, command: str, arguments: dict[str, Any], label: 
     def on_submitted(job: JobRow) -> None:
         submitted.append(job.id)
         if wait:
-            click.echo(f"job {job.id} {job.kind} {job.node}: running in the server "
-                       "(Ctrl-C cancels it; it goes on if this command is killed)", err=True)
+            click.echo(f"job {job.id} {job.kind} {job.node}: handed to the running server "
+                       "(Ctrl-C cancels it; if this command is killed, it goes on there)", err=True)
         else:
             click.echo(f"job {job.id} {job.kind} {job.node}: {job.state} in the running server")
 
