@@ -52,6 +52,7 @@ class Archive:
 
     def close(self) -> None:
         self.index.close()
+        self.files.close()
 
     def __enter__(self) -> Archive:
         return self
@@ -96,7 +97,10 @@ class Archive:
 
     def ingest_file(self, temporary: Path, *, source_ae: str = "", header: Header | None = None,
                     transfer_syntax: str | None = None) -> StoredInstance:
-        """Store a Part 10 file that sits, fsynced, in :attr:`incoming_dir`; consume it.
+        """Store a Part 10 file written to :attr:`incoming_dir`; consume it.
+
+        The file need not be flushed: it is made durable here, with whatever
+        other instances are being stored at the same moment (group commit).
 
         ``header`` may be given when the caller has already parsed it (the
         C-STORE path); otherwise the file's header is read here. On any

@@ -17,6 +17,7 @@ import errno
 import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import BinaryIO, cast
@@ -63,6 +64,8 @@ class FileStore:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.incoming = root / INCOMING
+        self._root_fd: int | None = None
+        self._root_lock = threading.Lock()
 
     def ensure(self) -> None:
         self.incoming.mkdir(parents=True, exist_ok=True)
@@ -205,20 +208,32 @@ class FileStore:
         _fsync_dir(self.root)
 
     def _syncfs(self) -> bool:
-        """syncfs(2) on the store's filesystem; False where the call does not exist."""
+        """syncfs(2) on the store's filesystem; False where the call does not exist.
+
+        The store root stays open from the first call on: syncfs reports a
+        writeback error that happened since its descriptor was opened, so a
+        descriptor opened just before the call could miss the failed
+        background writeback of a file written earlier.
+        """
         global _syncfs
         if _syncfs is False:
             _syncfs = _load_syncfs()
         if not callable(_syncfs):
             return False
-        fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            if _syncfs(fd) != 0:
+        with self._root_lock:
+            if self._root_fd is None:
+                self._root_fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY)
+            if _syncfs(self._root_fd) != 0:
                 code = ctypes.get_errno()
                 raise _storage_error(OSError(code, os.strerror(code)), "a batch of instances")
-        finally:
-            os.close(fd)
         return True
+
+    def close(self) -> None:
+        """Release the descriptor kept for syncfs."""
+        with self._root_lock:
+            if self._root_fd is not None:
+                os.close(self._root_fd)
+                self._root_fd = None
 
     def sync_dirs(self, relatives: Iterable[str]) -> None:
         """fsync the directories of many committed files once each (batched imports)."""

@@ -176,14 +176,13 @@ class IncomingFile:
         except OSError as exc:
             self._fail(exc)
 
-    def sync(self) -> None:
-        """Write what is queued and fsync; raise the first write error as an archive error."""
+    def finish(self) -> None:
+        """Write what is queued; raise the first write error as an archive error.
+
+        The bytes are not flushed to disk here: the archive makes each batch
+        of received files durable with one flush (``store.group_commit``).
+        """
         self.flush()
-        if self.error is None and self._fd is not None:
-            try:
-                os.fsync(self._fd)
-            except OSError as exc:
-                self._fail(exc)
         if self.error is not None:
             raise storage_error(self.error)
 
@@ -236,9 +235,10 @@ def installed_dir() -> Path | None:
 
 
 def received_file(event: Any) -> Path | None:
-    """The fsynced Part 10 temporary file of a C-STORE received in chunked mode, or None.
+    """The written Part 10 temporary file of a C-STORE received in chunked mode, or None.
 
-    Both the SCP and the SCU's C-GET/C-MOVE receivers use this: once chunked
+    The file is complete but not yet flushed to disk; :meth:`Archive.ingest_file`
+    makes it durable before anything is acknowledged. Both the SCP and the SCU's C-GET/C-MOVE receivers use this: once chunked
     receive is installed it applies to every association in the process.
     Raises :class:`OutOfResources` when the disk filled while the data set
     arrived (nothing of it is left on disk), :class:`StoreError` for any
@@ -250,11 +250,10 @@ def received_file(event: Any) -> Path | None:
     if handle is None or path is None:
         return None
     if isinstance(handle, IncomingFile):
-        handle.sync()
+        handle.finish()
     else:  # pynetdicom's own temporary file (chunked receive turned on by someone else)
         try:
             handle.flush()
-            os.fsync(handle.fileno())
         except OSError as exc:
             raise storage_error(exc) from exc
     return Path(path)

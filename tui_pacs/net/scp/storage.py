@@ -1,12 +1,13 @@
 """Storage SOP Classes as SCP (PS3.4 Annex B): durable store and index, then the status.
 
-The data set is already on disk when this handler runs (see
-:mod:`.chunked`). Here it is fsynced, checked for what earns a warning
+The data set is already written to a temporary file when this handler runs
+(see :mod:`.chunked`). Here it is checked for what earns a warning
 (:mod:`.received`: File Meta elements inside the data set are discarded,
 B006; an image without the Image Pixel Module's Type 1 attributes is kept,
 B007), its header parsed, checked against the presentation context, and
-handed to :meth:`Archive.ingest_file`, which renames it into place, fsyncs
-the directory and commits the index row. Only then is Success (or a
+handed to :meth:`Archive.ingest_file`, which renames it into place, flushes
+it to disk (one flush for every association's instances waiting at that
+moment) and commits the index row. Only then is Success (or a
 warning, which counts as stored) returned: a C-STORE-RSP Success means
 "durably stored and findable" (PS3.4 B.2.3). Every failure removes the
 temporary file.
@@ -71,7 +72,7 @@ def _response(status: StoreStatus, comment: str) -> Dataset:
 
 
 def _sync_received(event: Any) -> Path:
-    """The received file, flushed and fsynced (chunked receive is always on for the SCP).
+    """The received file, written (chunked receive is always on for the SCP).
 
     A write that failed while the data set arrived raises here: OutOfResources
     (A700) for a full disk, another StoreError (0110) otherwise.

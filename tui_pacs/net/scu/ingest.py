@@ -35,11 +35,11 @@ def store_received(archive: Archive, event: Any, source_ae: str, counts: Receive
     """Write one received C-STORE data set to the archive; return the C-STORE status."""
     try:
         # With chunked receive on in this process (an SCP runs beside us), the data set is already
-        # in a fsynced Part 10 temporary file; otherwise it is in memory.
+        # in a Part 10 temporary file; otherwise it is in memory. Either way the archive flushes it.
         temporary = received_file(event)
         if temporary is None:
             data = event.encoded_dataset()  # preamble, file meta and the data set as sent
-            temporary = archive.files.write_temporary([data])
+            temporary = archive.files.write_temporary([data], sync=False)
         size = temporary.stat().st_size
         stored = archive.ingest_file(temporary, source_ae=source_ae)
     except OutOfResources as exc:
