@@ -80,6 +80,10 @@ async def test_submit_list_show_cancel_retry_clear(archive: Archive, tmp_path: P
     finished = store.create("send", node="peer")
     store.claim(finished, "elsewhere:1:1")
     store.finish(finished, "done")
+    store.add_failures(finished, [("1.2.3.4", "C-STORE refused: 0xA700 out of resources")])
+    details = (await server("jobs.show", job_id=finished))["result"]
+    assert details["job"]["state"] == "done"
+    assert details["failures"] == [["1.2.3.4", "C-STORE refused: 0xA700 out of resources"]]
     refused = await server("jobs.cancel", job_id=finished)
     assert not refused["ok"] and refused["title"] == "Cannot do that to this job"
     assert "only queued or running jobs" in refused["error"]

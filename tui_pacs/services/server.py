@@ -56,7 +56,11 @@ def effective_config(config: Config, *, aet: str | None = None, port: int | None
 
 
 class ServeService:
-    """One running server: start, report status, run jobs, stop."""
+    """One running server: start, report status, run jobs, stop.
+
+    ``commands`` add to (or replace) the control socket's commands; ``run_queue``
+    false leaves the jobs to another process (its job commands then say so).
+    """
 
     def __init__(self, paths: Paths, config: Config, bus: EventBus, *,
                  commands: Mapping[str, CommandHandler] | None = None,
