@@ -29,6 +29,7 @@ from pynetdicom.sop_class import StudyRootQueryRetrieveInformationModelFind  # t
 from tests.integration.test_scp_support import AET, HOST, RunningScp, dataset_bytes, running_scp
 from tests.support.tools import run_tool, sample_files
 from tui_pacs.domain.attributes import Root
+from tui_pacs.net.fastpath import store_request
 from tui_pacs.net.scp.identifiers import parse_identifier
 from tui_pacs.store.importer import import_paths
 
@@ -169,6 +170,11 @@ def test_fast_store_from_pynetdicom(scp: RunningScp, tmp_path: Path) -> None:
     assert assoc.is_established
     try:
         status = assoc.send_c_store(ds)
+        assert scp.server._server is not None
+        (served,) = scp.server._server.active_associations
+        reader = vars(served.dimse)["receive_primitive"]
+        assert isinstance(reader, store_request.StoreRequestReader)
+        assert reader.requests_read == 1  # read without pydicom (net/fastpath/store_request)
     finally:
         assoc.release()
     assert int(status.Status) == 0x0000

@@ -32,7 +32,7 @@ from tui_pacs.net.ae import (
     make_contexts_cheap_to_copy,
 )
 from tui_pacs.net.errors import NetError
-from tui_pacs.net.fastpath import reactor
+from tui_pacs.net.fastpath import reactor, store_request
 from tui_pacs.net.scp.access import handle_requested
 from tui_pacs.net.scp.base import ScpContext, association_id, peer_of
 from tui_pacs.net.scp.chunked import install_chunked_receive
@@ -67,6 +67,9 @@ def negotiated_contexts(assoc: Any) -> tuple[NegotiatedContext, ...]:
 
 def discard_partial(assoc: Any) -> None:
     """Remove the temporary file of a data set whose association ended mid-transfer."""
+    reader = vars(getattr(assoc, "dimse", None) or object).get("receive_primitive")
+    if isinstance(reader, store_request.StoreRequestReader):
+        reader.discard()
     message = getattr(getattr(assoc, "dimse", None), "message", None)
     handle = getattr(message, "_data_set_file", None)
     path = getattr(message, "_data_set_path", None)
@@ -168,10 +171,11 @@ class DicomServer:
     # -- life-cycle events ---------------------------------------------------------------
 
     def _on_connection_open(self, event: Any) -> None:
-        # Before the association's threads start: event-driven DUL and reactor, and the
-        # fast C-STORE/C-FIND paths (net/fastpath, net/scp/fast.py).
-        if self.fast:
-            reactor.install(event.assoc, FAST_PATHS)
+        # Before the association's threads start: event-driven DUL and reactor, C-STORE
+        # requests read without pydicom, and the fast C-STORE/C-FIND paths (net/fastpath,
+        # net/scp/fast.py).
+        if self.fast and reactor.install(event.assoc, FAST_PATHS):
+            store_request.install(event.assoc)
 
     def _common(self, assoc: Any) -> dict[str, Any]:
         peer = peer_of(assoc)
