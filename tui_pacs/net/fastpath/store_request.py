@@ -180,7 +180,7 @@ class StoreRequestReader:
         handle = dimse_messages.NamedTemporaryFile(delete=False, mode="wb", suffix=".dcm")  # type: ignore[attr-defined]
         handle.write(b"\x00" * 128)
         handle.write(b"DICM")
-        dimse_messages.write_file_meta_info(handle, dimse_messages.create_file_meta(  # type: ignore[attr-defined]
+        dimse_messages.write_file_meta_info(handle, dimse_messages.create_file_meta(  # type: ignore[attr-defined,arg-type]
             sop_class_uid=request.AffectedSOPClassUID,  # type: ignore[arg-type]  # parse requires both
             sop_instance_uid=request.AffectedSOPInstanceUID,  # type: ignore[arg-type]
             transfer_syntax=context.transfer_syntax[0]))
