@@ -7,14 +7,14 @@ requests arrive as messages that this module routes.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import Callable
-from typing import ClassVar, cast
+from typing import TYPE_CHECKING, ClassVar, cast
 
 from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
-from textual.lazy import Lazy
 from textual.widgets import Header, TabbedContent, TabPane
 from textual.worker import Worker
 
@@ -33,24 +33,27 @@ from tui_pacs.services.local_browser import LocalBrowser
 from tui_pacs.services.log_records import LogBuffer
 from tui_pacs.services.workstation import ATTACHED, Workstation
 from tui_pacs.ui.errors import report_worker_state
-from tui_pacs.ui.help import HelpScreen
 from tui_pacs.ui.keymap import BoundAction, catalogue, unknown_ids
-from tui_pacs.ui.palette import WorkstationCommands
 from tui_pacs.ui.panes.base import Pane
-from tui_pacs.ui.panes.local.export_screen import ExportChoice, ExportScreen
 from tui_pacs.ui.panes.local.pane import LocalPane
 from tui_pacs.ui.panes.local.record_table import RecordTable
-from tui_pacs.ui.panes.log.associations import AssociationTable
-from tui_pacs.ui.panes.log.pane import LogPane
-from tui_pacs.ui.panes.nodes.node_list import NodeList
-from tui_pacs.ui.panes.nodes.pane import NodesPane
-from tui_pacs.ui.panes.nodes.results_table import ResultsTable
-from tui_pacs.ui.panes.preview.pane import PreviewPane
-from tui_pacs.ui.panes.transfers.pane import TransfersPane
 from tui_pacs.ui.themes import TEXTUAL_THEMES, THEME_NAMES, theme_css_paths
 from tui_pacs.ui.widgets.key_bar import KeyBar
-from tui_pacs.ui.widgets.node_picker import NodePickerScreen
-from tui_pacs.ui.widgets.tag_view import TagView
+from tui_pacs.ui.widgets.pane_tabs import PaneTabs
+
+if TYPE_CHECKING:  # the hidden panes and the screens load after the first rows are on screen
+    from textual.command import Provider
+
+    from tui_pacs.ui.panes.local.export_screen import ExportChoice
+    from tui_pacs.ui.panes.nodes.pane import NodesPane
+    from tui_pacs.ui.panes.preview.pane import PreviewPane
+
+
+def _palette_commands() -> type[Provider]:
+    from tui_pacs.ui.palette import WorkstationCommands
+
+    return WorkstationCommands
+
 
 log = logging.getLogger("tui_pacs.ui")
 
@@ -62,7 +65,7 @@ class WorkstationApp(App[None]):
 
     TITLE = "tui-pacs"
     CSS_PATH: ClassVar = ["app.tcss", *theme_css_paths()]
-    COMMANDS: ClassVar = App.COMMANDS | {WorkstationCommands}
+    COMMANDS: ClassVar = App.COMMANDS | {_palette_commands}
     HELP_GROUP = "Workstation"
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -88,6 +91,8 @@ class WorkstationApp(App[None]):
         self.workstation = workstation or Workstation(paths, config, run_scp=run_scp)
         self.workstation.publish = self.on_node_event
         self.workstation_theme = config.theme if config.theme in THEME_NAMES else "dark"
+        self._started = False
+        self._first_rows = asyncio.Event()
         # Before the app runs, so the first stylesheet pass already has the right colours
         # (changing the theme later costs a full CSS refresh).
         for theme in TEXTUAL_THEMES.values():
@@ -97,43 +102,87 @@ class WorkstationApp(App[None]):
     # -- composition ----------------------------------------------------------
 
     def compose(self) -> ComposeResult:
+        # Only the local database is built for the first frame; the other panes are imported and
+        # mounted into their (empty) tabs once its first rows are on screen (see _after_first_rows).
         yield Header()
-        with TabbedContent(id="panes", initial="local"):
+        with PaneTabs(id="panes", initial="local"):
             with TabPane("1 Local", id="local"):
                 yield LocalPane(self.browser, id="local-pane")
-            with TabPane("2 Nodes", id="nodes"):
-                yield Lazy(NodesPane(self.workstation, id="nodes-pane"))
-            with TabPane("3 Transfers", id="transfers"):
-                yield Lazy(TransfersPane(self.workstation, id="transfers-pane"))
-            with TabPane("4 Log", id="log"):
-                yield Lazy(LogPane(self.log_buffer, AssociationTable(id="associations"), id="log-pane"))
-            with TabPane("5 Preview", id="preview"):
-                yield Lazy(PreviewPane(self.browser, self.graphics, id="preview-pane"))
+            yield TabPane("2 Nodes", id="nodes")
+            yield TabPane("3 Transfers", id="transfers")
+            yield TabPane("4 Log", id="log")
+            yield TabPane("5 Preview", id="preview")
         yield KeyBar(id="key-bar")
-
 
     def on_mount(self) -> None:
         self.sub_title = f"{self.config.local.ae_title} · starting the node…"
-        self.start_node()
+        keymap = dict(self.config.keymap)
+        if keymap:
+            # Checked against the panes' bindings once they are imported; applied now.
+            self.set_keymap(keymap)
+        self.query_one(RecordTable).focus()
+        # Should the first page never come (an unreadable index), start everything anyway.
+        self.set_timer(2.0, self._after_first_rows)
+        self.start_node()  # waits for the first rows
+
+    @on(LocalPane.FirstPageShown)
+    def _first_page_shown(self) -> None:
+        self.call_after_refresh(self._after_first_rows)
+
+    def _after_first_rows(self) -> None:
+        """The first rows are painted: now the hidden panes, the node (SCP, queue) and warm-ups.
+
+        Doing this earlier would compete for the one interpreter lock with the first frame
+        (pynetdicom and pydicom imports alone take a few hundred milliseconds).
+        """
+        if self._started:
+            return
+        self._started = True
+        self._mount_hidden_panes()
         keymap = dict(self.config.keymap)
         if keymap:
             unknown = unknown_ids(keymap, self.binding_catalogue())
             if unknown:
                 self.notify(f"Unknown binding ids in [ui.keymap]: {', '.join(unknown)}",
                             title="Key map", severity="warning")
-            self.set_keymap(keymap)
-        self.query_one(RecordTable).focus()
+        self._first_rows.set()
+
+    def _mount_hidden_panes(self) -> None:
+        from tui_pacs.ui.panes.log.associations import AssociationTable
+        from tui_pacs.ui.panes.log.pane import LogPane
+        from tui_pacs.ui.panes.nodes.pane import NodesPane
+        from tui_pacs.ui.panes.preview.pane import PreviewPane
+        from tui_pacs.ui.panes.transfers.pane import TransfersPane
+
+        panes: dict[str, Pane] = {
+            "nodes": NodesPane(self.workstation, id="nodes-pane"),
+            "transfers": TransfersPane(self.workstation, id="transfers-pane"),
+            "log": LogPane(self.log_buffer, AssociationTable(id="associations"), id="log-pane"),
+            "preview": PreviewPane(self.browser, self.graphics, id="preview-pane"),
+        }
+        for tab_id, pane in panes.items():
+            self.query_one(f"#{tab_id}", TabPane).mount(pane)
 
     # -- keys, help, palette ----------------------------------------------------
 
     def binding_catalogue(self) -> list[BoundAction]:
         """Every identified binding of the app, its panes and their widgets (help and palette)."""
+        from tui_pacs.ui.panes.log.pane import LogPane
+        from tui_pacs.ui.panes.nodes.node_list import NodeList
+        from tui_pacs.ui.panes.nodes.pane import NodesPane
+        from tui_pacs.ui.panes.nodes.results_table import ResultsTable
+        from tui_pacs.ui.panes.preview.pane import PreviewPane
+        from tui_pacs.ui.panes.transfers.pane import TransfersPane
+        from tui_pacs.ui.widgets.tag_view import TagView
+
         owners: list[type] = [type(self), LocalPane, RecordTable, NodesPane, NodeList,
                               ResultsTable, TransfersPane, LogPane,
                               PreviewPane, TagView]
         return catalogue(owners)
 
     def action_help(self) -> None:
+        from tui_pacs.ui.help import HelpScreen
+
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.binding_catalogue(), self.config.keymap))
 
@@ -143,7 +192,7 @@ class WorkstationApp(App[None]):
         self.when_mounted(f"#{pane_id}-pane", lambda pane: self.set_focus(pane.primary_widget()))
 
     def when_mounted(self, selector: str, action: Callable[[Pane], object], tries: int = 50) -> None:
-        """Run ``action`` on a pane; a Lazy pane mounts just after the first frame, so wait for it."""
+        """Run ``action`` on a pane; the hidden panes mount just after the first rows, so wait for it."""
         found = self.query(selector)
         if found:
             action(found.first(Pane))
@@ -174,19 +223,27 @@ class WorkstationApp(App[None]):
     def _preview_requested(self, event: LocalPane.PreviewRequested) -> None:
         self.action_show_pane("preview")
         self.when_mounted("#preview-pane",
-                          lambda pane: cast(PreviewPane, pane).show_selection(event.level, event.uid))
+                          lambda pane: cast("PreviewPane", pane).show_selection(event.level, event.uid))
 
     @work(exclusive=True, group="node", exit_on_error=False)
     async def start_node(self) -> None:
-        """After the first frame: open the archive, attach or start the SCP, run the queue."""
+        """After the first rows: open the archive, attach or start the SCP, run the queue.
+
+        Then import the decoders ahead of the first preview, and move everything built so far
+        (it lives as long as the app) out of the collector's way: a full collection walking
+        Textual's widgets and styles otherwise lands, now and then, in the middle of a keystroke.
+        """
+        await self._first_rows.wait()
         await self.workstation.start()
         self.sub_title = self.workstation.describe()
         from tui_pacs.services.preview import preload
 
         await asyncio.to_thread(preload)
+        gc.freeze()
 
-    @on(NodesPane.ConfigChanged)
-    def _config_changed(self, event: NodesPane.ConfigChanged) -> None:
+    def on_nodes_pane_config_changed(self, event: NodesPane.ConfigChanged) -> None:
+        """The node form saved the config (NodesPane.ConfigChanged; named, not decorated, so the
+        nodes pane need not be imported for the first frame)."""
         self.config = event.config
         self.workstation.config = event.config
         if self.workstation.queue is not None:
@@ -200,6 +257,8 @@ class WorkstationApp(App[None]):
             if node:
                 self.submit_transfer("send", node, f"{what} to {node}", event.level, event.uids)
 
+        from tui_pacs.ui.widgets.node_picker import NodePickerScreen
+
         self.push_screen(NodePickerScreen(f"Send {what} to which node?", self.config.nodes), chosen)
 
     @on(LocalPane.ExportRequested)
@@ -210,6 +269,8 @@ class WorkstationApp(App[None]):
             if choice is not None:
                 self.submit_transfer("export", "", f"{what} to {choice.destination.name}", event.level,
                                      event.uids, {"to": str(choice.destination), "profile": choice.profile})
+
+        from tui_pacs.ui.panes.local.export_screen import ExportScreen
 
         self.push_screen(ExportScreen(what, self.paths.data_dir.parent / "export"), chosen)
 
@@ -234,15 +295,17 @@ class WorkstationApp(App[None]):
         self.call_from_thread(self._transfers_changed)
 
     def _transfers_changed(self) -> None:
-        for pane in self.query(TransfersPane):
-            pane.mark_dirty()
+        for pane in self.query("#transfers-pane"):
+            pane.mark_dirty()  # type: ignore[attr-defined]
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         report_worker_state(self, event.worker, event.state)
 
     def on_node_event(self, event: Event) -> None:
         """Events from the node (on the loop): route them to the panes that show them."""
-        # Hidden panes mount just after the first frame (Lazy), so query() rather than query_one().
+        # Hidden panes mount just after the first rows, so query() rather than query_one().
+        from tui_pacs.ui.panes.log.associations import AssociationTable
+
         if AssociationTable.wants(event):
             for table in self.query(AssociationTable):
                 table.record(event)
@@ -262,5 +325,6 @@ class WorkstationApp(App[None]):
             self.query_one(LocalPane).refresh_soon()
 
     async def on_unmount(self) -> None:
+        gc.unfreeze()  # what start_node froze is collectable again once the app is gone
         await self.browser.close()
         await self.workstation.stop()

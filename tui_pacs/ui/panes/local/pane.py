@@ -23,8 +23,6 @@ from tui_pacs.ui.panes.base import Pane
 from tui_pacs.ui.panes.local.columns import COLUMNS, cell_text
 from tui_pacs.ui.panes.local.filter_bar import FilterBar
 from tui_pacs.ui.panes.local.record_table import RecordTable
-from tui_pacs.ui.widgets.confirm import ConfirmScreen
-from tui_pacs.ui.widgets.tag_screen import TagScreen
 
 PAGE = Binding.Group("Page")
 LEVEL_NAMES = {Level.STUDY: "Studies", Level.SERIES: "Series", Level.IMAGE: "Instances"}
@@ -60,6 +58,9 @@ class LocalPane(Pane):
 
         level: Level
         uid: str
+
+    class FirstPageShown(Message):
+        """The first rows are on their way to the screen (the app starts everything else after them)."""
 
     @dataclass
     class SendRequested(Message):
@@ -104,9 +105,12 @@ class LocalPane(Pane):
         # A reload of the same window (instances arrived, a delete) keeps the cursor on its row.
         keep = table.current_uid if request == self.request and table.page is not None else None
         old_row = table.cursor_row
+        first = self.page is None
         self.page = page
         self.request = request
         table.show_page(page, cursor_at_end=cursor_at_end)
+        if first:
+            self.post_message(self.FirstPageShown())
         if keep is not None and page.rows:
             uids = [str(row[page.unique_key]) for row in page.rows]
             table.move_cursor(row=uids.index(keep) if keep in uids else min(old_row, len(uids) - 1))
@@ -270,6 +274,8 @@ class LocalPane(Pane):
             if answer:
                 self.delete_selection(level, uids)
 
+        from tui_pacs.ui.widgets.confirm import ConfirmScreen
+
         self.app.push_screen(ConfirmScreen(f"Delete {what} and its files from the archive?", "Delete"),
                              confirmed)
 
@@ -295,4 +301,6 @@ class LocalPane(Pane):
             self.app.call_from_thread(self.notify, "Nothing stored under this row.", title="Tags")
             return
         tree = dump_tree(path)
+        from tui_pacs.ui.widgets.tag_screen import TagScreen
+
         self.app.call_from_thread(self.app.push_screen, TagScreen(Path(path).name, tree))
