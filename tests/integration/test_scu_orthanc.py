@@ -20,6 +20,7 @@ from pynetdicom.sop_class import SecondaryCaptureImageStorage  # type: ignore[at
 from tests.integration.test_scu_helpers import cli, small_instances, write_config
 from tests.support.peers import Orthanc, run_orthanc
 from tests.support.tools import free_port, sample_files
+from tui_pacs.config.paths import resolve_paths
 
 pytestmark = pytest.mark.peer
 
@@ -64,6 +65,8 @@ def test_move_to_us_and_get(pacs: tuple[Orthanc, Path]) -> None:
     assert listed.returncode == 0, listed.stderr
     records = json.loads(listed.stdout)
     assert len(records) == 9
+    # Sub-operation data sets streamed to temporary files; each was stored or removed.
+    assert list((resolve_paths(home).store_dir / ".incoming").iterdir()) == []
 
 
 def test_send_and_move_to_third_node(pacs: tuple[Orthanc, Path], tmp_path: Path) -> None:

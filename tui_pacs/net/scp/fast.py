@@ -53,13 +53,21 @@ def _bound(assoc: Any, event: Any, ours: Any) -> tuple[Any, ...] | None:
     return tuple(args or ())
 
 
+def answers_fast(handler: Any) -> Any:
+    """Mark an EVT_C_STORE handler that needs of its event only ``assoc``, ``request`` and
+    ``context`` (the data set in a chunked-receive file), so :func:`fast_c_store` may call it."""
+    handler.answers_fast = True
+    return handler
+
+
 def fast_c_store(assoc: Any, req: Any, context: Any) -> bool:
-    """Store through :func:`handle_c_store` and send the C-STORE-RSP as bytes."""
-    args = _bound(assoc, evt.EVT_C_STORE, handle_c_store)
-    if args is None:
+    """Store through the bound handler (:func:`handle_c_store`, or another marked with
+    :func:`answers_fast`) and send the C-STORE-RSP as bytes."""
+    handler, args = assoc.get_handlers(evt.EVT_C_STORE)
+    if handler is not handle_c_store and not getattr(handler, "answers_fast", False):
         return False
     try:
-        result = handle_c_store(_Event(assoc, req, context.as_tuple), *args)
+        result = handler(_Event(assoc, req, context.as_tuple), *(args or ()))
     finally:
         handle = getattr(req, "_dataset_file", None)
         if handle is not None:  # as pynetdicom: the temporary file goes (ours was renamed into place)

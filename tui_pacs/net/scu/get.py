@@ -22,8 +22,11 @@ from pynetdicom.sop_class import (  # type: ignore[attr-defined]
 from tui_pacs.config.model import RemoteNode
 from tui_pacs.domain.attributes import Level, Root
 from tui_pacs.net.errors import Cancelled, OperationFailed
+from tui_pacs.net.fastpath import store_request
+from tui_pacs.net.scp.chunked import install_chunked_receive
 from tui_pacs.net.scu import dimse_guard
-from tui_pacs.net.scu.association import associate, context_id as _context_id, make_ae, raise_no_response
+from tui_pacs.net.scu.association import associate, make_ae, raise_no_response
+from tui_pacs.net.scu.association import context_id as _context_id
 from tui_pacs.net.scu.contexts import MAX_CONTEXTS, plan_get_contexts
 from tui_pacs.net.scu.find import RemoteQuery, find_all
 from tui_pacs.net.scu.ingest import ReceivedCounts, store_received
@@ -131,8 +134,13 @@ def send_c_get(calling_ae: str, node: RemoteNode, items: Sequence[RetrieveItem],
     def handle_store(event: Any) -> int:
         return store_received(archive, event, node.ae_title, received)
 
+    def handle_open(event: Any) -> None:  # before any P-DATA: C-STOREs read without pydicom
+        store_request.install(event.assoc)
+
+    install_chunked_receive(archive.incoming_dir)  # sub-operation data sets stream to disk
     ae = make_ae(calling_ae)
-    with associate(ae, node, contexts, ext_neg=roles, handlers=[(evt.EVT_C_STORE, handle_store)]) as assoc:
+    handlers = [(evt.EVT_C_STORE, handle_store), (evt.EVT_CONN_OPEN, handle_open)]
+    with associate(ae, node, contexts, ext_neg=roles, handlers=handlers) as assoc:
         for message_id, item in enumerate(items, start=1):
             if cancel is not None and cancel.is_set():
                 raise Cancelled(f"cancelled after {counts.completed} instances")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from tui_pacs.net.scp.chunked import received_file
@@ -33,6 +34,18 @@ class ReceivedCounts:
 
 def store_received(archive: Archive, event: Any, source_ae: str, counts: ReceivedCounts) -> int:
     """Write one received C-STORE data set to the archive; return the C-STORE status."""
+    try:
+        return _store(archive, event, source_ae, counts)
+    finally:
+        # A C-GET's sub-operations reach us through pynetdicom's requestor side, which, unlike
+        # its Storage SCP, leaves the chunked-receive file open (and, on failure, in place).
+        handle = getattr(event.request, "_dataset_file", None)
+        if handle is not None:
+            handle.close()
+            Path(handle.name).unlink(missing_ok=True)
+
+
+def _store(archive: Archive, event: Any, source_ae: str, counts: ReceivedCounts) -> int:
     try:
         # With chunked receive on in this process (an SCP runs beside us), the data set is already
         # in a Part 10 temporary file; otherwise it is in memory. Either way the archive flushes it.

@@ -15,12 +15,15 @@ from contextlib import contextmanager
 from typing import Any
 
 from pynetdicom import evt
+from pynetdicom.dimse_primitives import C_STORE
 from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]
 
 from tui_pacs.config.model import LocalNode
 from tui_pacs.net.ae import add_storage_contexts, make_ae
 from tui_pacs.net.errors import NetError
-from tui_pacs.net.fastpath import reactor
+from tui_pacs.net.fastpath import reactor, store_request
+from tui_pacs.net.scp.chunked import install_chunked_receive
+from tui_pacs.net.scp.fast import answers_fast, fast_c_store
 from tui_pacs.net.scu.association import quiet_pynetdicom
 from tui_pacs.net.scu.ingest import ReceivedCounts, store_received
 from tui_pacs.store.archive import Archive
@@ -33,18 +36,22 @@ def storage_receiver(local: LocalNode, archive: Archive, *, port: int | None = N
                      bind: str | None = None) -> Iterator[ReceivedCounts]:
     """Listen as ``local`` until the block ends; yields the live counts of what arrived."""
     counts = ReceivedCounts()
+    install_chunked_receive(archive.incoming_dir)  # data sets stream to disk, as in the SCP
     ae = make_ae(local)
     add_storage_contexts(ae, accept_roles=False)
     ae.add_supported_context(Verification)
 
+    @answers_fast
     def handle_store(event: Any) -> int:
         return store_received(archive, event, event.assoc.requestor.ae_title, counts)
 
     def handle_open(event: Any) -> None:
         # An accepted association's EVT_CONN_OPEN fires before its threads start: no per-PDU
-        # log formatting, DUL and reactor woken by work instead of 1 ms polling.
+        # log formatting, DUL and reactor woken by work instead of 1 ms polling, and C-STOREs
+        # read and answered without pydicom, as the SCP does (net/fastpath, net/scp/fast.py).
         quiet_pynetdicom(event.assoc)
-        reactor.install(event.assoc)
+        if reactor.install(event.assoc, {C_STORE: fast_c_store}):
+            store_request.install(event.assoc)
 
     address = (bind or local.bind, port or local.port)
     handlers = [(evt.EVT_CONN_OPEN, handle_open), (evt.EVT_C_STORE, handle_store)]
