@@ -1,9 +1,13 @@
 """Read an instance's header and turn it into an :class:`InstanceRecord`.
 
-Only the header is parsed (``stop_before_pixels``), and only the tags the
-index needs (``specific_tags``), because this runs for every received and
-imported instance. pydicom decodes text with the Specific Character Set, so
-the record holds Unicode whatever the sender's encoding (PS3.5 6.1).
+This runs for every received and imported instance, so only the tags the
+index needs are read, two ways with one result: :func:`read_any_header`
+first walks the file and decodes those tags from raw bytes
+(:mod:`.header`), and falls back to pydicom (:func:`read_header`,
+``stop_before_pixels`` and ``specific_tags``) for what the walk cannot
+follow; pydicom also says why a file is refused. Either way text is decoded
+with the Specific Character Set, so the record holds Unicode whatever the
+sender's encoding (PS3.5 6.1).
 """
 
 from __future__ import annotations
