@@ -29,7 +29,7 @@ from pynetdicom.sop_class import StudyRootQueryRetrieveInformationModelFind  # t
 from tests.integration.test_scp_support import AET, HOST, RunningScp, dataset_bytes, running_scp
 from tests.support.tools import run_tool, sample_files
 from tui_pacs.domain.attributes import Root
-from tui_pacs.net.fastpath import store_request
+from tui_pacs.net.fastpath import p_data, store_request
 from tui_pacs.net.scp.identifiers import parse_identifier
 from tui_pacs.store.importer import import_paths
 
@@ -175,6 +175,9 @@ def test_fast_store_from_pynetdicom(scp: RunningScp, tmp_path: Path) -> None:
         reader = vars(served.dimse)["receive_primitive"]
         assert isinstance(reader, store_request.StoreRequestReader)
         assert reader.requests_read == 1  # read without pydicom (net/fastpath/store_request)
+        pdu_reader = vars(served.dul)["_read_pdu_data"]
+        assert isinstance(pdu_reader, p_data.PDataReader)
+        assert pdu_reader.pdus_read >= 2  # the request's command and data set (net/fastpath/p_data)
     finally:
         assoc.release()
     assert int(status.Status) == 0x0000

@@ -28,7 +28,8 @@ for associations we accept). It
   ARTIM timer and a kill request, which pynetdicom signals only by flags.
 
 It also reads each PDU into one buffer (:func:`_read_whole_pdus`) instead
-of pynetdicom's 4 KB pieces.
+of pynetdicom's 4 KB pieces, and hands P-DATA-TF PDUs to DIMSE without the
+state machine's detour (:mod:`.p_data`).
 
 A TLS socket can hold decrypted bytes that ``select`` does not see, so the
 loop does not block while ``pending()`` reports any. Everything here uses private pynetdicom
@@ -48,6 +49,8 @@ from typing import Any
 
 import pynetdicom
 from pynetdicom.pdu import A_ABORT_RQ
+
+from tui_pacs.net.fastpath import p_data
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +102,7 @@ def install(assoc: Any) -> bool:
 
     dul._target = target
     _read_whole_pdus(dul.socket)
+    p_data.install(dul)
     return True
 
 
