@@ -145,10 +145,12 @@ def _run(dul: Any, wake: socket.socket) -> None:
             ready.set()
         if dul.artim_timer.expired:
             dul.event_queue.put("Evt18")  # PS3.8 9.2: ARTIM timer expired
+        read = False
         try:
             # An outgoing primitive first; else at most one incoming PDU.
             if not dul._process_recv_primitive() and dul._is_transport_event():
                 dul._idle_timer.restart()
+                read = True
         except Exception:
             log.exception("DUL failure; aborting the association")
             _abort(dul)
@@ -156,9 +158,10 @@ def _run(dul: Any, wake: socket.socket) -> None:
         try:
             event = dul.event_queue.get(block=False)
         except queue.Empty:
-            if woke_for_socket:
-                # The socket was readable yet gave no event (a state that ignores it):
-                # do not spin on it, pace like pynetdicom's loop.
+            if woke_for_socket and not read:
+                # The socket was readable yet gave nothing (a state that ignores it): do not
+                # spin on it, pace like pynetdicom's loop. A P-DATA-TF handed straight to DIMSE
+                # (p_data) is read without an event, and is no reason to wait.
                 time.sleep(0.001)
             woke_for_socket = _wait(dul, wake)
             continue
