@@ -21,6 +21,7 @@ import struct
 from typing import Any
 
 from pynetdicom import evt
+from pynetdicom.dimse_primitives import C_STORE
 from pynetdicom.pdu_primitives import P_DATA
 
 C_STORE_RQ = 0x0001
@@ -116,3 +117,36 @@ def send(assoc: Any, context_id: int, command: bytes, data_set: bytes | None = N
         primitive = P_DATA()
         primitive.presentation_data_value_list.append((context_id, bytes((flags,)) + fragment))
         dul.send_pdu(primitive)
+
+
+def install_store_responses(assoc: Any) -> bool:
+    """Write this association's C-STORE-RSPs as bytes; everything else it sends goes as before.
+
+    For associations whose C-STOREs pynetdicom answers itself: the
+    sub-operations of a C-GET we requested (``Association._c_store_scp``).
+    Install before the association starts; False if ``send_msg`` is already
+    someone else's.
+    """
+    dimse_provider = getattr(assoc, "dimse", None)
+    if dimse_provider is None or "send_msg" in vars(dimse_provider):
+        return False
+    original = dimse_provider.send_msg
+
+    def send_msg(primitive: Any, context_id: int) -> None:
+        if (isinstance(primitive, C_STORE) and primitive.Status is not None
+                and primitive.OffendingElement is None and _unwatched(assoc)):
+            command = response_command(C_STORE_RSP, int(primitive.MessageIDBeingRespondedTo or 0),
+                                       primitive.AffectedSOPClassUID, int(primitive.Status),
+                                       sop_instance_uid=primitive.AffectedSOPInstanceUID,
+                                       error_comment=primitive.ErrorComment)
+            send(assoc, context_id, command)
+            return
+        original(primitive, context_id)
+
+    dimse_provider.send_msg = send_msg
+    return True
+
+
+def _unwatched(assoc: Any) -> bool:
+    return not assoc.get_handlers(evt.EVT_DIMSE_SENT) and not logging.getLogger("pynetdicom").isEnabledFor(
+        logging.DEBUG)
