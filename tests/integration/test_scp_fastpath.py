@@ -29,7 +29,7 @@ from pynetdicom.sop_class import StudyRootQueryRetrieveInformationModelFind  # t
 from tests.integration.test_scp_support import AET, HOST, RunningScp, dataset_bytes, running_scp
 from tests.support.tools import run_tool, sample_files
 from tui_pacs.domain.attributes import Root
-from tui_pacs.net.fastpath import p_data, store_request
+from tui_pacs.net.fastpath import p_data, store_reader
 from tui_pacs.net.scp.identifiers import parse_identifier
 from tui_pacs.store.importer import import_paths
 
@@ -173,8 +173,8 @@ def test_fast_store_from_pynetdicom(scp: RunningScp, tmp_path: Path) -> None:
         assert scp.server._server is not None
         (served,) = scp.server._server.active_associations
         reader = vars(served.dimse)["receive_primitive"]
-        assert isinstance(reader, store_request.StoreRequestReader)
-        assert reader.requests_read == 1  # read without pydicom (net/fastpath/store_request)
+        assert isinstance(reader, store_reader.StoreRequestReader)
+        assert reader.requests_read == 1  # read without pydicom (net/fastpath/store_reader)
         pdu_reader = vars(served.dul)["_read_pdu_data"]
         assert isinstance(pdu_reader, p_data.PDataReader)
         assert pdu_reader.pdus_read >= 2  # the request's command and data set (net/fastpath/p_data)

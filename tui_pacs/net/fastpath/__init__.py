@@ -1,6 +1,9 @@
 """What makes pynetdicom associations fast, for both halves of the network layer.
 
 * :mod:`.dul_wakeup`: the DUL thread woken by work instead of a 1 ms poll;
+* :mod:`.p_data`: received P-DATA-TF PDUs handed to DIMSE without PDU objects;
+* :mod:`.store_reader`: received C-STORE requests read without pydicom, their
+  data sets streamed to the chunked-receive file;
 * :mod:`.dimse`: DIMSE command sets written as bytes and sent as P-DATA;
 * :mod:`.reactor`: an accepted association's reactor woken by its queues,
   with fast paths for the requests an SCP serves most (C-STORE, C-FIND).

@@ -32,7 +32,7 @@ from tui_pacs.net.ae import (
     make_contexts_cheap_to_copy,
 )
 from tui_pacs.net.errors import NetError
-from tui_pacs.net.fastpath import reactor, store_request
+from tui_pacs.net.fastpath import reactor, store_reader
 from tui_pacs.net.scp.access import handle_requested
 from tui_pacs.net.scp.base import ScpContext, association_id, peer_of
 from tui_pacs.net.scp.chunked import install_chunked_receive
@@ -68,7 +68,7 @@ def negotiated_contexts(assoc: Any) -> tuple[NegotiatedContext, ...]:
 def discard_partial(assoc: Any) -> None:
     """Remove the temporary file of a data set whose association ended mid-transfer."""
     reader = vars(getattr(assoc, "dimse", None) or object).get("receive_primitive")
-    if isinstance(reader, store_request.StoreRequestReader):
+    if isinstance(reader, store_reader.StoreRequestReader):
         reader.discard()
     message = getattr(getattr(assoc, "dimse", None), "message", None)
     handle = getattr(message, "_data_set_file", None)
@@ -175,7 +175,7 @@ class DicomServer:
         # requests read without pydicom, and the fast C-STORE/C-FIND paths (net/fastpath,
         # net/scp/fast.py).
         if self.fast and reactor.install(event.assoc, FAST_PATHS):
-            store_request.install(event.assoc)
+            store_reader.install(event.assoc)
 
     def _common(self, assoc: Any) -> dict[str, Any]:
         peer = peer_of(assoc)

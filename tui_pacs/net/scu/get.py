@@ -22,7 +22,7 @@ from pynetdicom.sop_class import (  # type: ignore[attr-defined]
 from tui_pacs.config.model import RemoteNode
 from tui_pacs.domain.attributes import Level, Root
 from tui_pacs.net.errors import Cancelled, OperationFailed
-from tui_pacs.net.fastpath import dimse, store_request
+from tui_pacs.net.fastpath import dimse, store_reader
 from tui_pacs.net.scp.chunked import install_chunked_receive
 from tui_pacs.net.scu import dimse_guard
 from tui_pacs.net.scu.association import associate, make_ae, raise_no_response
@@ -135,7 +135,7 @@ def send_c_get(calling_ae: str, node: RemoteNode, items: Sequence[RetrieveItem],
         return store_received(archive, event, node.ae_title, received)
 
     def handle_open(event: Any) -> None:  # before any P-DATA: sub-operations without pydicom
-        store_request.install(event.assoc)
+        store_reader.install(event.assoc)
         dimse.install_store_responses(event.assoc)
 
     install_chunked_receive(archive.incoming_dir)  # sub-operation data sets stream to disk

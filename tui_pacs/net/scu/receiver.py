@@ -21,7 +21,7 @@ from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]
 from tui_pacs.config.model import LocalNode
 from tui_pacs.net.ae import add_storage_contexts, make_ae
 from tui_pacs.net.errors import NetError
-from tui_pacs.net.fastpath import reactor, store_request
+from tui_pacs.net.fastpath import reactor, store_reader
 from tui_pacs.net.scp.chunked import install_chunked_receive
 from tui_pacs.net.scp.fast import answers_fast, fast_c_store
 from tui_pacs.net.scu.association import quiet_pynetdicom
@@ -51,7 +51,7 @@ def storage_receiver(local: LocalNode, archive: Archive, *, port: int | None = N
         # read and answered without pydicom, as the SCP does (net/fastpath, net/scp/fast.py).
         quiet_pynetdicom(event.assoc)
         if reactor.install(event.assoc, {C_STORE: fast_c_store}):
-            store_request.install(event.assoc)
+            store_reader.install(event.assoc)
 
     address = (bind or local.bind, port or local.port)
     handlers = [(evt.EVT_CONN_OPEN, handle_open), (evt.EVT_C_STORE, handle_store)]

@@ -23,7 +23,7 @@ from pynetdicom.dimse_messages import C_ECHO_RQ, C_STORE_RQ
 from pynetdicom.dimse_primitives import C_ECHO, C_STORE
 from pynetdicom.presentation import build_context
 
-from tui_pacs.net.fastpath import store_request
+from tui_pacs.net.fastpath import store_reader
 from tui_pacs.net.scp.chunked import install_chunked_receive, uninstall_chunked_receive
 
 CONTEXT_ID = 1
@@ -81,12 +81,12 @@ def receive(monkeypatch: pytest.MonkeyPatch, p_datas: list, *, ours: int | None)
     """Feed ``p_datas``; with ``ours`` (how many C-STOREs the reader must read itself) through it."""
     assoc = association(monkeypatch)
     if ours is not None:
-        assert store_request.install(assoc)
+        assert store_reader.install(assoc)
     for p_data in p_datas:
         assoc.dimse.receive_primitive(p_data)
     if ours is not None:
         reader = vars(assoc.dimse)["receive_primitive"]
-        assert isinstance(reader, store_request.StoreRequestReader)
+        assert isinstance(reader, store_reader.StoreRequestReader)
         assert reader.requests_read == ours
     return [assoc.dimse.msg_queue.get_nowait() for _ in range(assoc.dimse.msg_queue.qsize())]
 
@@ -139,9 +139,9 @@ def test_other_messages_go_to_pynetdicom(monkeypatch: pytest.MonkeyPatch) -> Non
 def test_parse_refuses_what_it_does_not_know() -> None:
     _, p_datas = store_message(image(8))
     command = p_datas[0].presentation_data_value_list[0][1][1:]
-    assert store_request.parse_store_request(command)["MessageID"] == 7
+    assert store_reader.parse_store_request(command)["MessageID"] == 7
     unknown = command + b"\x00\x00\x00\x09\x02\x00\x00\x00\x01\x00"  # (0000,0900) Status: not in a request
-    with pytest.raises(store_request._NotOurs):
-        store_request.parse_store_request(unknown)
-    with pytest.raises(store_request._NotOurs):
-        store_request.parse_store_request(command[:-3])
+    with pytest.raises(store_reader._NotOurs):
+        store_reader.parse_store_request(unknown)
+    with pytest.raises(store_reader._NotOurs):
+        store_reader.parse_store_request(command[:-3])
