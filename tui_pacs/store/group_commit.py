@@ -63,7 +63,7 @@ class GroupCommit:
         self._queue: list[PendingInstance] = []
         self._flushing = False
         self.batches = 0
-        """Batches flushed so far (the benchmark reports instances per batch)."""
+        """Batches flushed so far (fewer than instances when associations shared flushes)."""
 
     def waiting(self) -> int:
         """Instances queued for the next batch."""
