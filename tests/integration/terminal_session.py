@@ -8,7 +8,9 @@ corner of the screen (terminals differ in borders and padding).
 from __future__ import annotations
 
 import os
+import re
 import shlex
+import signal
 import subprocess
 import sys
 import tempfile
@@ -20,7 +22,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from tests.support.tools import require_tool
+from tests.support.tools import REPO_ROOT, require_tool
 
 
 @contextmanager
@@ -140,3 +142,132 @@ def wait_for(path: Path, process: subprocess.Popen[bytes], log: Path, timeout: f
         if time.monotonic() > deadline:
             raise AssertionError(f"the terminal did not run the preview within {timeout} s")
         time.sleep(0.2)
+
+
+# --- the workstation itself in a terminal, driven with keys ----------------------------------
+
+
+def tui_script(workdir: Path, name: str) -> Path:
+    """A shell script that runs the workstation (``python -m tui_pacs``) from this checkout and waits.
+
+    The TUI runs under util-linux ``script``, which gives it a pty of the
+    terminal's size (pixel fields included) and tees every byte it prints
+    into ``{name}.out``; keys typed into the terminal reach the TUI unchanged.
+    ``{name}.pid`` holds the TUI's process id (see :func:`stopping_tui`).
+    When the TUI exits, ``{name}.rc`` holds its exit status and
+    ``{name}.done`` appears.
+    """
+    script = require_tool("script")
+    out, rc, done, pid = (shlex.quote(str(workdir / f"{name}.{suffix}")) for suffix in ("out", "rc", "done", "pid"))
+    command = f"echo $$ > {pid}; exec {shlex.join([sys.executable, '-m', 'tui_pacs'])}"
+    errors = shlex.quote(str(workdir / "stderr.txt"))
+    lines = [
+        f"cd {shlex.quote(str(REPO_ROOT))}",
+        f"SHELL=/bin/sh {shlex.quote(script)} -q -f -e -c {shlex.quote(command)} {out} 2>>{errors}",
+        f"echo $? > {rc}",
+        f"touch {done}",
+        "sleep 120",
+    ]
+    path = workdir / f"{name}.sh"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@contextmanager
+def stopping_tui(workdir: Path, name: str, timeout: float = 10) -> Iterator[None]:
+    """Make sure the TUI of :func:`tui_script` is gone afterwards, also when a test failed halfway.
+
+    The TUI has a session and pty of its own (``script``'s), so stopping the
+    terminal does not stop it: it is sent SIGTERM, then SIGKILL, by its id.
+    """
+    try:
+        yield
+    finally:
+        pid_file, done = workdir / f"{name}.pid", workdir / f"{name}.done"
+        if pid_file.exists() and not done.exists():
+            pid = int(pid_file.read_text())
+            for sig in (signal.SIGTERM, signal.SIGKILL):
+                try:
+                    os.kill(pid, sig)
+                    deadline = time.monotonic() + timeout
+                    while not done.exists() and time.monotonic() < deadline:
+                        os.kill(pid, 0)  # ProcessLookupError once it is gone
+                        time.sleep(0.1)
+                except ProcessLookupError:
+                    break
+                if done.exists():
+                    break
+
+
+def tui_environment(display: str, home: Path) -> dict[str, str]:
+    """:func:`terminal_environment` for the TUI: this checkout's code, no inherited size."""
+    env = terminal_environment(display, home)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH", "")]))
+    for name in ("COLUMNS", "LINES"):  # they would override the pty size the TUI sees
+        env.pop(name, None)
+    return env
+
+
+def terminal_window(display: str, process: subprocess.Popen[bytes]) -> tuple[str, int, int]:
+    """Wait for the terminal's window, give it the keyboard focus; its id, width and height in pixels.
+
+    Xvfb runs no window manager, so the focus stays where it is put and
+    keys sent with XTEST (:func:`send_keys`) go to this window.
+    """
+    xdotool = require_tool("xdotool")
+    env = {**os.environ, "DISPLAY": display}
+    found = subprocess.run([xdotool, "search", "--sync", "--limit", "1", "--pid", str(process.pid)], env=env,
+                           capture_output=True, text=True, check=True, timeout=60)
+    window = found.stdout.split()[0]
+    subprocess.run([xdotool, "windowfocus", "--sync", window], env=env, check=True, timeout=30)
+    geometry = subprocess.run([xdotool, "getwindowgeometry", "--shell", window], env=env,
+                              capture_output=True, text=True, check=True, timeout=30).stdout
+    values = dict(line.split("=", 1) for line in geometry.split())
+    return window, int(values["WIDTH"]), int(values["HEIGHT"])
+
+
+def send_keys(display: str, *keys: str) -> None:
+    """Type ``keys`` (xdotool names: ``Return``, ``p``, ``ctrl+q``) into the focused window, one by one.
+
+    Real key events (XTEST), not ``XSendEvent``: xterm ignores sent events
+    unless told otherwise (``allowSendEvents``).
+    """
+    xdotool = require_tool("xdotool")
+    subprocess.run([xdotool, "key", "--clearmodifiers", *keys], env={**os.environ, "DISPLAY": display},
+                   check=True, timeout=30)
+
+
+def readable(data: bytes) -> str:
+    """Terminal output with escape sequences (and sixel/kitty payloads) dropped, for error messages."""
+    text = re.sub(rb"\x1b[P_\]].*?(?:\x1b\\|\x07)", b"", data, flags=re.DOTALL)
+    text = re.sub(rb"\x1b\[[0-9;?<>=$]*[ -/]*[@-~]|\x1b[()][0-9A-Za-z]|\x1b[=>78]", b"", text)
+    return re.sub(r"[ \t]+", " ", text.decode("utf-8", "replace"))
+
+
+def wait_for_output(out: Path, needle: bytes, start: int, done: Path,
+                    terminal: subprocess.Popen[bytes] | None = None, timeout: float = 60) -> int:
+    """Poll the tee'd output for ``needle`` at or after byte ``start``; the offset just past it.
+
+    Fails at once when the TUI has exited (``done`` exists), showing the
+    end of what it printed (a traceback, say), or when ``terminal`` has.
+    """
+    deadline = time.monotonic() + timeout
+    data = b""
+    while True:
+        data = out.read_bytes() if out.exists() else b""
+        found = data.find(needle, start)
+        if found >= 0:
+            return found + len(needle)
+        if terminal is not None and terminal.poll() is not None:
+            raise AssertionError(f"the terminal exited ({terminal.returncode}) before {needle!r} was printed;"
+                                 f" the TUI's last output:\n{readable(data[start:])[-3000:]}")
+        if done.exists():
+            data = out.read_bytes() if out.exists() else b""
+            if (found := data.find(needle, start)) >= 0:
+                return found + len(needle)
+            raise AssertionError(f"the TUI exited before printing {needle!r}; its last output:\n"
+                                 f"{readable(data[start:])[-3000:]}")
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{needle!r} not printed within {timeout} s; the TUI's output since:\n"
+                                 f"{readable(data[start:])[-3000:]}")
+        time.sleep(0.1)
