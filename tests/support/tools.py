@@ -30,6 +30,9 @@ _PACKAGE_OF = {
     "kitty": "kitty",
     "xterm": "xterm",
     "mlterm": "mlterm",
+    "xdotool": "xdotool",
+    "script": "bsdutils",
+    "convert": "imagemagick",
 }
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

@@ -55,3 +55,5 @@ def run_workstation(app_ctx: AppContext) -> None:
     _setup_logging(app_ctx, buffer)
     app = WorkstationApp(paths, config, log_buffer=buffer, graphics=_graphics(config.graphics))
     app.run()
+    if app.return_code:  # Textual sets 1 when the app ended on an unhandled error
+        raise SystemExit(app.return_code)
