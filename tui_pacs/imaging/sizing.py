@@ -34,10 +34,14 @@ class TerminalSize:
 
 
 def query_winsize(fd: int) -> tuple[int, int, int, int] | None:
-    """(rows, cols, xpixel, ypixel) from TIOCGWINSZ, or None when fd is not a terminal."""
+    """(rows, cols, xpixel, ypixel) from TIOCGWINSZ, or None when fd is not a terminal.
+
+    A negative fd (the ``fileno()`` of Textual's print capture, which stands in
+    for ``sys.stdout`` while the app runs) is not a terminal either.
+    """
     try:
         packed = fcntl.ioctl(fd, termios.TIOCGWINSZ, b"\0" * 8)
-    except OSError:
+    except (OSError, ValueError):
         return None
     rows, cols, xpixel, ypixel = struct.unpack("HHHH", packed)
     return rows, cols, xpixel, ypixel

@@ -15,7 +15,7 @@ import pytest
 
 from tui_pacs.imaging.errors import ImagingError
 from tui_pacs.imaging.prefetch import SeriesPrefetcher
-from tui_pacs.imaging.sizing import DEFAULT_CELL, parse_size, terminal_size
+from tui_pacs.imaging.sizing import DEFAULT_CELL, parse_size, query_winsize, terminal_size
 from tui_pacs.imaging.tmux import passthrough_allowed, wrap
 from tui_pacs.imaging.viewstate import ViewState, Window
 
@@ -47,6 +47,15 @@ def test_terminal_size(monkeypatch: pytest.MonkeyPatch, winsize: tuple[int, int,
         os.close(master)
         os.close(slave)
     assert (size.columns, size.rows, size.cell_width, size.cell_height) == expected
+
+
+def test_negative_fd_is_not_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Textual's print capture answers fileno() with -1 while the app runs (the f key asks)."""
+    monkeypatch.delenv("COLUMNS", raising=False)
+    monkeypatch.delenv("LINES", raising=False)
+    assert query_winsize(-1) is None
+    size = terminal_size(-1)
+    assert size.columns > 0 and size.rows > 0
 
 
 def test_parse_size() -> None:
