@@ -21,17 +21,8 @@ from textual.worker import Worker
 from tui_pacs.config.model import Config
 from tui_pacs.config.paths import Paths
 from tui_pacs.domain.attributes import Level
-from tui_pacs.domain.events import (
-    Event,
-    InstanceStored,
-    JobProgress,
-    LogRecorded,
-    ServerStarted,
-    ServerStopped,
-)
 from tui_pacs.services.local_browser import LocalBrowser
 from tui_pacs.services.log_records import LogBuffer
-from tui_pacs.services.workstation import ATTACHED, Workstation
 from tui_pacs.ui.errors import report_worker_state
 from tui_pacs.ui.keymap import BoundAction, catalogue, unknown_ids
 from tui_pacs.ui.panes.base import Pane
@@ -44,6 +35,8 @@ from tui_pacs.ui.widgets.pane_tabs import PaneTabs
 if TYPE_CHECKING:  # the hidden panes and the screens load after the first rows are on screen
     from textual.command import Provider
 
+    from tui_pacs.domain.events import Event
+    from tui_pacs.services.workstation import Workstation
     from tui_pacs.ui.panes.local.export_screen import ExportChoice
     from tui_pacs.ui.panes.nodes.pane import NodesPane
     from tui_pacs.ui.panes.preview.pane import PreviewPane
@@ -87,9 +80,11 @@ class WorkstationApp(App[None]):
         self.config = config
         self.log_buffer = log_buffer or LogBuffer()
         self.graphics = graphics
-        self.browser = LocalBrowser(paths, config, lambda: self.workstation.archive)
-        self.workstation = workstation or Workstation(paths, config, run_scp=run_scp)
-        self.workstation.publish = self.on_node_event
+        self.browser = LocalBrowser(paths, config, lambda: self._workstation.archive if self._workstation else None)
+        self._run_scp = run_scp
+        self._workstation = workstation
+        if workstation is not None:
+            workstation.publish = self.on_node_event
         self.workstation_theme = config.theme if config.theme in THEME_NAMES else "dark"
         self._started = False
         self._first_rows = asyncio.Event()
@@ -163,6 +158,20 @@ class WorkstationApp(App[None]):
         for tab_id, pane in panes.items():
             self.query_one(f"#{tab_id}", TabPane).mount(pane)
 
+    @property
+    def workstation(self) -> Workstation:
+        """The node (archive, SCP, queue); made on first use, after the first rows are on screen.
+
+        Its module brings the job store and the event types with it, which the first frame
+        does not need.
+        """
+        if self._workstation is None:
+            from tui_pacs.services.workstation import Workstation
+
+            self._workstation = Workstation(self.paths, self.config, run_scp=self._run_scp)
+            self._workstation.publish = self.on_node_event
+        return self._workstation
+
     # -- keys, help, palette ----------------------------------------------------
 
     def binding_catalogue(self) -> list[BoundAction]:
@@ -221,9 +230,17 @@ class WorkstationApp(App[None]):
 
     @on(LocalPane.PreviewRequested)
     def _preview_requested(self, event: LocalPane.PreviewRequested) -> None:
-        self.action_show_pane("preview")
-        self.when_mounted("#preview-pane",
-                          lambda pane: cast("PreviewPane", pane).show_selection(event.level, event.uid))
+        def show(pane: Pane) -> None:
+            # The selection first: an image prepared ahead is then in the pane's first frame.
+            cast("PreviewPane", pane).show_selection(event.level, event.uid)
+            self.action_show_pane("preview")
+
+        self.when_mounted("#preview-pane", show)
+
+    @on(LocalPane.PreviewHinted)
+    def _preview_hinted(self, event: LocalPane.PreviewHinted) -> None:
+        for pane in self.query("#preview-pane"):
+            cast("PreviewPane", pane).prepare(event.level, event.uid)
 
     @work(exclusive=True, group="node", exit_on_error=False)
     async def start_node(self) -> None:
@@ -304,6 +321,14 @@ class WorkstationApp(App[None]):
     def on_node_event(self, event: Event) -> None:
         """Events from the node (on the loop): route them to the panes that show them."""
         # Hidden panes mount just after the first rows, so query() rather than query_one().
+        from tui_pacs.domain.events import (
+            InstanceStored,
+            JobProgress,
+            LogRecorded,
+            ServerStarted,
+            ServerStopped,
+        )
+        from tui_pacs.services.workstation import ATTACHED
         from tui_pacs.ui.panes.log.associations import AssociationTable
 
         if AssociationTable.wants(event):
@@ -327,4 +352,5 @@ class WorkstationApp(App[None]):
     async def on_unmount(self) -> None:
         gc.unfreeze()  # what start_node froze is collectable again once the app is gone
         await self.browser.close()
-        await self.workstation.stop()
+        if self._workstation is not None:
+            await self._workstation.stop()

@@ -15,6 +15,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.message import Message
+from textual.timer import Timer
 from textual.widgets import Static
 
 from tui_pacs.domain.attributes import Level
@@ -25,6 +26,7 @@ from tui_pacs.ui.panes.local.filter_bar import FilterBar
 from tui_pacs.ui.panes.local.record_table import RecordTable
 
 PAGE = Binding.Group("Page")
+HINT_AFTER = 0.15  # seconds the cursor rests on a series before its preview is prepared
 LEVEL_NAMES = {Level.STUDY: "Studies", Level.SERIES: "Series", Level.IMAGE: "Instances"}
 
 
@@ -63,6 +65,13 @@ class LocalPane(Pane):
         """The first rows are on their way to the screen (the app starts everything else after them)."""
 
     @dataclass
+    class PreviewHinted(Message):
+        """The cursor rests on this series or instance: a preview of it may well be asked for next."""
+
+        level: Level
+        uid: str
+
+    @dataclass
     class SendRequested(Message):
         """Send these studies/series/instances to a node (the app asks which)."""
 
@@ -82,6 +91,7 @@ class LocalPane(Pane):
         self.parents: list[tuple[PageRequest, str]] = []
         self.page: Page | None = None
         self._refresh_pending = False
+        self._hint: Timer | None = None
 
     def compose(self) -> ComposeResult:
         yield FilterBar(id="local-filter")
@@ -164,6 +174,17 @@ class LocalPane(Pane):
     @on(RecordTable.PageRequested)
     def _page_requested(self, event: RecordTable.PageRequested) -> None:
         self.load_page(replace(self.request, offset=event.offset), event.cursor_at_end, True)
+
+    @on(RecordTable.Highlighted)
+    def _highlighted(self, event: RecordTable.Highlighted) -> None:
+        """A cursor that rests on a series or instance hints at a preview (not one that runs past)."""
+        if self._hint is not None:
+            self._hint.stop()
+            self._hint = None
+        level = self.request.level
+        if event.uid is not None and level is not Level.STUDY:
+            hint = self.PreviewHinted(level, event.uid)
+            self._hint = self.set_timer(HINT_AFTER, lambda: self.post_message(hint))
 
     @on(RecordTable.SortRequested)
     def _sort_requested(self, event: RecordTable.SortRequested) -> None:

@@ -68,6 +68,13 @@ class RecordTable(ScrollView, can_focus=True):
         cursor_at_end: bool
 
     @dataclass
+    class Highlighted(Message):
+        """The cursor is on another row (``uid`` None: no rows)."""
+
+        table: RecordTable
+        uid: str | None
+
+    @dataclass
     class SortRequested(Message):
         table: RecordTable
         keyword: str
@@ -88,6 +95,7 @@ class RecordTable(ScrollView, can_focus=True):
         self.cursor_row = 0
         self._cells: list[list[str]] = []
         self._uids: list[str] = []
+        self._last_highlighted: str | None = None
 
     # -- data -----------------------------------------------------------------------------------
 
@@ -107,6 +115,7 @@ class RecordTable(ScrollView, can_focus=True):
         self.cursor_row = max(0, len(page.rows) - 1) if cursor_at_end else 0
         self._reveal()
         self.refresh()
+        self._highlighted()
 
     @property
     def row_count(self) -> int:
@@ -136,6 +145,13 @@ class RecordTable(ScrollView, can_focus=True):
             # Only the two rows whose highlight changed need drawing again.
             for index in (old, self.cursor_row):
                 self.refresh_line(index + 1)  # virtual line: the header is line 0
+        self._highlighted()
+
+    def _highlighted(self) -> None:
+        uid = self.current_uid
+        if uid != self._last_highlighted:
+            self._last_highlighted = uid
+            self.post_message(self.Highlighted(self, uid))
 
     def _reveal(self) -> bool:
         """Scroll so the cursor row is visible (line 0 is the header); True if it scrolled."""
