@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from tests.ui.synthetic import fill_studies
 from tui_pacs.domain.attributes import Level
 from tui_pacs.store.archive import Archive
@@ -204,3 +206,31 @@ async def test_reload_keeps_the_cursor_on_its_row(sample_home, make_app):
         pane.refresh_rows()  # what arriving instances trigger
         await wait_rows(pilot, pane)
         assert table.current_uid == chosen
+
+
+async def test_last_and_first_page_keys(empty_home, make_app):
+    fill_studies(empty_home, 250)
+    app = make_app(empty_home)
+    async with app.run_test(size=(120, 40)) as pilot:
+        pane = app.query_one(LocalPane)
+        await wait_rows(pilot, pane)
+        table = app.query_one(RecordTable)
+        await pilot.press("G")
+        await wait_rows(pilot, pane)
+        assert "Studies 151-250 of 250" in status(app)
+        assert table.cursor_row == 99
+        oldest = table.current_row["StudyDate"]
+        last = [row["StudyInstanceUID"] for row in table.page.rows]
+        # Back one window from the end: found by seeking from its first row, the same rows as
+        # counting 50 from the top would give.
+        await pilot.press("left_square_bracket")
+        await wait_rows(pilot, pane)
+        assert "Studies 51-150 of 250" in status(app)
+        counted = await app.browser.page(replace(pane.request))
+        assert [row["StudyInstanceUID"] for row in table.page.rows] == \
+            [row["StudyInstanceUID"] for row in counted.rows]
+        assert not set(last) & {row["StudyInstanceUID"] for row in table.page.rows}
+        await pilot.press("g")
+        await wait_rows(pilot, pane)
+        assert "Studies 1-100 of 250" in status(app)
+        assert table.current_row["StudyDate"] >= oldest
