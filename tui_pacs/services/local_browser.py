@@ -1,8 +1,8 @@
 """What the workstation's local database pane asks of the archive.
 
 Reads go through :class:`~tui_pacs.store.async_index.AsyncIndex` one page at
-a time (:func:`~tui_pacs.store.query.build_page` plus a ``count``), so
-100,000 studies scroll without ever being loaded. The page next to the one
+a time (:func:`~tui_pacs.store.query.build_page` plus a ``count``, on two
+connections at once), so 100,000 studies scroll without ever being loaded. The page next to the one
 shown is found by seeking from its edge row's sort values (an index range,
 however deep), any other by offset (skipped over primary keys only). Deletes, exports and dumps are blocking disk work:
 the UI calls them from thread workers; they open their own
@@ -12,6 +12,7 @@ the thread that made them.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -84,6 +85,8 @@ class LocalBrowser:
         self.paths = paths
         self.config = config
         self._index: AsyncIndex | None = None
+        self._counter: AsyncIndex | None = None
+        """A second connection, so a page and its count run at once (SQLite lets the GIL go)."""
         self._shared = archive
         self._own: Archive | None = None
 
@@ -113,15 +116,14 @@ class LocalBrowser:
 
     async def open(self) -> None:
         if not self.paths.index_file.exists():
-            import asyncio
-
             await asyncio.to_thread(self.ensure_archive)
         self._index = await AsyncIndex(self.paths.index_file).open()
 
     async def close(self) -> None:
-        if self._index is not None:
-            await self._index.close()
-            self._index = None
+        for index in (self._index, self._counter):
+            if index is not None:
+                await index.close()
+        self._index = self._counter = None
         if self._own is not None:
             self._own.close()
             self._own = None
@@ -149,11 +151,20 @@ class LocalBrowser:
                 before = near.first_key  # (the first window is read from the top: it is the top)
         select = build_page(query, order=order, limit=request.limit, offset=request.offset,
                             after=after, before=before)
-        async with self._index.conn.execute(select.sql, select.params) as cursor:
-            fetched = list(await cursor.fetchall())
+        if with_total:
+            if self._counter is None:
+                self._counter = await AsyncIndex(self.paths.index_file).open()
+            fetched, total = await asyncio.gather(self._fetch(self._index, select.sql, select.params),
+                                                  self._counter.count(query))
+        else:
+            fetched, total = await self._fetch(self._index, select.sql, select.params), known_total
         rows, first_key, last_key = _split_sort_keys(select.keys, fetched)
-        total = await self._index.count(query) if with_total else known_total
         return Page(request, rows, total, first_key, last_key)
+
+    @staticmethod
+    async def _fetch(index: AsyncIndex, sql: str, params: Sequence[Any]) -> list[Any]:
+        async with index.conn.execute(sql, params) as cursor:
+            return list(await cursor.fetchall())
 
     # -- blocking actions, for thread workers ---------------------------------
 
