@@ -307,7 +307,7 @@ class PreviewPane(Pane):
             self.request_render()
 
     def action_full_resolution(self) -> None:
-        """Suspend the TUI and draw the slice with the terminal's pixel protocol; any key returns."""
+        """Suspend the TUI and draw the slice with the terminal's pixel protocol; Enter returns."""
         session = self.session
         if session is None:
             return
@@ -318,7 +318,8 @@ class PreviewPane(Pane):
         from tui_pacs.imaging.encoders import Placement, encoder_for
         from tui_pacs.imaging.sizing import terminal_size
 
-        terminal = terminal_size(sys.stdout.fileno())
+        stdout = sys.__stdout__  # sys.stdout is Textual's print capture while the app runs
+        terminal = terminal_size(stdout.fileno() if stdout is not None else None)
         rows = max(1, terminal.rows - 2)
         image = session.image((terminal.columns * terminal.cell_width, rows * terminal.cell_height))
         payload = encoder_for(self.protocol).encode(image, Placement(columns=terminal.columns, rows=rows))
