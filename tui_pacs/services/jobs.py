@@ -90,8 +90,8 @@ def store_items(archive: Archive, params: dict[str, Any]) -> list[StoreItem]:
         if uids:
             for uid, sop_class, syntax, path in archive.index.instance_files(Query(level, {key: "\\".join(uids)})):
                 items.setdefault(uid, StoreItem(uid, sop_class, syntax, path))
-    for path in _files(params.get("paths") or []):
-        item = _item_from_file(path)
+    for file in _files(params.get("paths") or []):
+        item = _item_from_file(file)
         if item is not None:
             items.setdefault(item.sop_instance_uid, item)
     if not items:

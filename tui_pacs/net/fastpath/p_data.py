@@ -92,7 +92,8 @@ class PDataReader:
             return
         try:
             primitive = P_DATA()
-            primitive.presentation_data_value_list = presentation_data_values(body)
+            # pynetdicom's stub says tuples; its setter accepts only lists
+            primitive.presentation_data_value_list = presentation_data_values(body)  # type: ignore[assignment]
         except MalformedPData as exc:
             log.error("Unable to decode the received P-DATA-TF: %s", exc)
             dul.event_queue.put("Evt19")  # invalid PDU: the state machine aborts (AA-8)
