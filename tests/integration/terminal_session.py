@@ -271,3 +271,36 @@ def wait_for_output(out: Path, needle: bytes, start: int, done: Path,
             raise AssertionError(f"{needle!r} not printed within {timeout} s; the TUI's output since:\n"
                                  f"{readable(data[start:])[-3000:]}")
         time.sleep(0.1)
+
+
+def quadrants(rows: int, columns: int) -> np.ndarray:
+    """16-bit test pixels: quadrants of flat grey and a ramp, so edges and gradients both show."""
+    pixels = np.zeros((rows, columns), dtype=np.uint16)
+    half_r, half_c = rows // 2, columns // 2
+    pixels[:half_r, :half_c] = 900
+    pixels[:half_r, half_c:] = 3300
+    pixels[half_r:, :half_c] = np.linspace(0, 4095, half_c)[None, :]
+    pixels[half_r:, half_c:] = 2100
+    return pixels
+
+
+def write_grey_image(path: Path, pixels: np.ndarray, **attributes: object) -> Path:
+    """A Secondary Capture instance of 16-bit ``pixels`` windowed over 0-4095, plus ``attributes``."""
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage, generate_uid
+
+    ds = Dataset()
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds.SOPClassUID = SecondaryCaptureImageStorage
+    ds.SOPInstanceUID = generate_uid()
+    for keyword, value in attributes.items():
+        setattr(ds, keyword, value)
+    ds.Rows, ds.Columns = pixels.shape
+    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+    ds.BitsAllocated = ds.BitsStored = 16
+    ds.HighBit, ds.PixelRepresentation = 15, 0
+    ds.WindowCenter, ds.WindowWidth = "2048", "4096"
+    ds.PixelData = pixels.astype("<u2").tobytes()
+    ds.save_as(path, enforce_file_format=True)
+    return path

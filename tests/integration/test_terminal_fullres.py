@@ -25,6 +25,7 @@ import pytest
 
 from tests.integration.terminal_session import (
     best_match,
+    quadrants,
     running,
     screenshot,
     send_keys,
@@ -33,6 +34,7 @@ from tests.integration.terminal_session import (
     tui_environment,
     tui_script,
     wait_for_output,
+    write_grey_image,
     xvfb_display,
 )
 from tests.support.tools import REPO_ROOT, free_port, require_tool
@@ -49,32 +51,13 @@ STATUS = re.compile(rb"(\d+)x(\d+) px \xc2\xb7 sixel")  # the preview's status l
 @pytest.fixture
 def image(tmp_path: Path) -> Path:
     """A 480x400 study of quadrants (flat greys and a ramp), larger than the pane's view of it."""
-    from pydicom.dataset import Dataset, FileMetaDataset
-    from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage, generate_uid
+    from pydicom.uid import generate_uid
 
-    pixels = np.zeros((400, 480), dtype=np.uint16)
-    pixels[:200, :240] = 900
-    pixels[:200, 240:] = 3300
-    pixels[200:, :240] = np.linspace(0, 4095, 240)[None, :]
-    pixels[200:, 240:] = 2100
-    ds = Dataset()
-    ds.file_meta = FileMetaDataset()
-    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds.SOPClassUID = SecondaryCaptureImageStorage
-    ds.SOPInstanceUID = generate_uid()
-    ds.StudyInstanceUID, ds.SeriesInstanceUID = generate_uid(), generate_uid()
-    ds.PatientName, ds.PatientID = "Fullres^Test", "FR1"
-    ds.StudyDate, ds.AccessionNumber, ds.Modality = "20240101", "FRACC", "OT"
-    ds.SeriesNumber, ds.InstanceNumber, ds.SeriesDescription = 1, 1, "Quadrants"
-    ds.Rows, ds.Columns = pixels.shape
-    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
-    ds.BitsAllocated = ds.BitsStored = 16
-    ds.HighBit, ds.PixelRepresentation = 15, 0
-    ds.WindowCenter, ds.WindowWidth = "2048", "4096"
-    ds.PixelData = pixels.astype("<u2").tobytes()
-    path = tmp_path / "quadrants.dcm"
-    ds.save_as(path, enforce_file_format=True)
-    return path
+    return write_grey_image(
+        tmp_path / "quadrants.dcm", quadrants(400, 480),
+        StudyInstanceUID=generate_uid(), SeriesInstanceUID=generate_uid(),
+        PatientName="Fullres^Test", PatientID="FR1", StudyDate="20240101", AccessionNumber="FRACC",
+        Modality="OT", SeriesNumber=1, InstanceNumber=1, SeriesDescription="Quadrants")
 
 
 @pytest.fixture

@@ -20,10 +20,12 @@ import pytest
 from tests.integration.terminal_session import (
     best_match,
     preview_script,
+    quadrants,
     running,
     screenshot,
     terminal_environment,
     wait_for,
+    write_grey_image,
     xvfb_display,
 )
 from tests.support.tools import require_tool
@@ -38,34 +40,10 @@ from tui_pacs.imaging.render import render
 from tui_pacs.imaging.viewstate import ViewState
 
 
-def _write_image(path: Path, pixels: np.ndarray) -> Path:
-    from pydicom.dataset import Dataset, FileMetaDataset
-    from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage, generate_uid
-
-    ds = Dataset()
-    ds.file_meta = FileMetaDataset()
-    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds.SOPClassUID = SecondaryCaptureImageStorage
-    ds.SOPInstanceUID = generate_uid()
-    ds.Rows, ds.Columns = pixels.shape
-    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
-    ds.BitsAllocated = ds.BitsStored = 16
-    ds.HighBit, ds.PixelRepresentation = 15, 0
-    ds.WindowCenter, ds.WindowWidth = "2048", "4096"
-    ds.PixelData = pixels.astype("<u2").tobytes()
-    ds.save_as(path, enforce_file_format=True)
-    return path
-
-
 @pytest.fixture
 def pattern(tmp_path: Path) -> Path:
     """Quadrants of flat grey and a ramp: edges and gradients both show up on screen."""
-    pixels = np.zeros((60, 80), dtype=np.uint16)
-    pixels[:30, :40] = 900
-    pixels[:30, 40:] = 3300
-    pixels[30:, :40] = np.linspace(0, 4095, 40)[None, :]
-    pixels[30:, 40:] = 2100
-    return _write_image(tmp_path / "pattern.dcm", pixels)
+    return write_grey_image(tmp_path / "pattern.dcm", quadrants(60, 80))
 
 
 @pytest.fixture
@@ -110,7 +88,7 @@ def test_xterm_vt340_shows_the_sixel(display: str, tmp_path: Path, pattern: Path
 
 def test_kitty_shows_the_image_and_replaces_the_old_one(display: str, tmp_path: Path, pattern: Path) -> None:
     kitty = require_tool("kitty")
-    flat = _write_image(tmp_path / "flat.dcm", np.full((20, 20), 4000, dtype=np.uint16))  # shows as 249
+    flat = write_grey_image(tmp_path / "flat.dcm", np.full((20, 20), 4000, dtype=np.uint16))  # shows as 249
     # The flat image is larger than the pattern and drawn at the same place (cursor home), so any
     # part of it left behind would show around the pattern.
     script = preview_script(tmp_path, [["--protocol", "kitty", "--size", "20x10", str(flat)],
