@@ -70,6 +70,14 @@ class Peer:
         return f"{self.ae_title}@{self.address}:{self.port}"
 
 
+def answers_fast(handler: Any) -> Any:
+    """Mark an EVT_C_STORE handler that needs of its event only ``assoc``, ``request`` and
+    ``context`` (the data set in a chunked-receive file), so the fast path
+    (:func:`tui_pacs.net.scp.fast.fast_c_store`) may call it in pynetdicom's stead."""
+    handler.answers_fast = True
+    return handler
+
+
 def association_id(assoc: Any) -> int:
     """A small per-process number naming an association in events and logs."""
     value = getattr(assoc, _ID_ATTRIBUTE, None)

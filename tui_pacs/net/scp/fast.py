@@ -26,7 +26,6 @@ from pynetdicom.dsutils import decode
 from tui_pacs.net.fastpath import dimse
 from tui_pacs.net.fastpath.reactor import FastPath
 from tui_pacs.net.scp.find import handle_c_find, serve_find
-from tui_pacs.net.scp.storage import handle_c_store
 
 log = logging.getLogger(__name__)
 
@@ -53,18 +52,11 @@ def _bound(assoc: Any, event: Any, ours: Any) -> tuple[Any, ...] | None:
     return tuple(args or ())
 
 
-def answers_fast(handler: Any) -> Any:
-    """Mark an EVT_C_STORE handler that needs of its event only ``assoc``, ``request`` and
-    ``context`` (the data set in a chunked-receive file), so :func:`fast_c_store` may call it."""
-    handler.answers_fast = True
-    return handler
-
-
 def fast_c_store(assoc: Any, req: Any, context: Any) -> bool:
-    """Store through the bound handler (:func:`handle_c_store`, or another marked with
-    :func:`answers_fast`) and send the C-STORE-RSP as bytes."""
+    """Store through the bound handler, if it is marked with :func:`.base.answers_fast`
+    (:func:`.storage.handle_c_store`, the move receiver's), and send the C-STORE-RSP as bytes."""
     handler, args = assoc.get_handlers(evt.EVT_C_STORE)
-    if handler is not handle_c_store and not getattr(handler, "answers_fast", False):
+    if not getattr(handler, "answers_fast", False):
         return False
     try:
         result = handler(_Event(assoc, req, context.as_tuple), *(args or ()))

@@ -26,7 +26,7 @@ from pydicom.dataset import Dataset
 from tui_pacs.domain.errors import TuiPacsError
 from tui_pacs.domain.events import InstanceRefused, InstanceStored
 from tui_pacs.domain.uids import is_valid_uid, printable
-from tui_pacs.net.scp.base import ScpContext, association_id, peer_of
+from tui_pacs.net.scp.base import ScpContext, answers_fast, association_id, peer_of
 from tui_pacs.net.scp.chunked import received_file
 from tui_pacs.net.scp.received import inspect
 from tui_pacs.store.errors import NotDicom, OutOfResources
@@ -127,6 +127,7 @@ def response_status(stored: StoredInstance) -> StoreStatus:
     return next((s for s in _WARNING_RANK if s in statuses), StoreStatus.COERCION_OF_DATA_ELEMENTS)
 
 
+@answers_fast
 def handle_c_store(event: Any, ctx: ScpContext) -> int | Dataset:
     """EVT_C_STORE: store, index, report; the status follows PS3.4 B.2.3."""
     peer = peer_of(event.assoc)

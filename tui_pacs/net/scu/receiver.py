@@ -22,8 +22,9 @@ from tui_pacs.config.model import LocalNode
 from tui_pacs.net.ae import add_storage_contexts, make_ae
 from tui_pacs.net.errors import NetError
 from tui_pacs.net.fastpath import reactor, store_reader
+from tui_pacs.net.scp.base import answers_fast
 from tui_pacs.net.scp.chunked import install_chunked_receive
-from tui_pacs.net.scp.fast import answers_fast, fast_c_store
+from tui_pacs.net.scp.fast import fast_c_store
 from tui_pacs.net.scu.association import quiet_pynetdicom
 from tui_pacs.net.scu.ingest import ReceivedCounts, store_received
 from tui_pacs.store.archive import Archive
