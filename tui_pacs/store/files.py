@@ -4,9 +4,11 @@ Layout: ``<store>/<StudyUID>/<SeriesUID>/<SOPInstanceUID>.dcm``. Every path
 component is a validated UID, so nothing from the wire can choose a path.
 
 Writes are atomic and durable: the bytes go to a temporary file in
-``<store>/.incoming`` (same filesystem), are fsynced, renamed into place and
-the directory is fsynced. A crash leaves either the old state or the new one,
-never half a file under an indexed name.
+``<store>/.incoming`` (same filesystem), are renamed into place and then a
+whole batch is flushed, data and names, before anything is indexed
+(:meth:`FileStore.make_durable`, driven by :mod:`.group_commit`). A crash
+leaves either the old state or the new one, never half a file under an
+indexed name.
 """
 
 from __future__ import annotations
@@ -96,8 +98,8 @@ class FileStore:
     def write_temporary(self, chunks: Iterable[bytes], *, sync: bool = True) -> Path:
         """Write ``chunks`` to a new temporary file and return its path.
 
-        With ``sync=False`` the caller promises to call :meth:`sync_filesystem`
-        before committing the file (batched imports).
+        With ``sync=False`` the caller promises to make it durable before it
+        is indexed (:meth:`make_durable`, as the group commit does).
         """
         handle, path = self.new_temporary()
         try:
@@ -126,24 +128,12 @@ class FileStore:
 
         return self.write_temporary(chunks(), sync=sync)
 
-    def commit(self, temporary: Path, relative: str, *, sync_dir: bool = True) -> Path:
-        """Rename a durable temporary file to its final name (replacing any old one)."""
-        try:
-            target, changed = self.place(temporary, relative)
-            if sync_dir:
-                for directory in changed:
-                    _fsync_dir(directory)
-        except OSError as exc:
-            temporary.unlink(missing_ok=True)
-            raise _storage_error(exc, relative) from exc
-        return target
-
     def place(self, temporary: Path, relative: str) -> tuple[Path, list[Path]]:
         """Rename a temporary file to its final name, nothing flushed yet.
 
         Returns the final path and the directories whose entries changed, for
-        the caller to make durable (:meth:`commit`, or a whole batch at once
-        with :meth:`make_durable`). Raises OSError; the caller cleans up.
+        the caller to make durable, a whole batch at once, with
+        :meth:`make_durable`. Raises OSError; the caller cleans up.
         """
         target = self.root / relative
         created = not target.parent.exists()
@@ -193,20 +183,6 @@ class FileStore:
         foreign.unlink(missing_ok=True)
         return local
 
-    def sync_filesystem(self, files: Iterable[Path] = ()) -> None:
-        """Make everything written to the store's filesystem durable.
-
-        One syncfs(2) flushes a whole batch at the cost of about one fsync;
-        where it is unavailable, each of ``files`` and the store root are
-        fsynced instead.
-        """
-        if self._syncfs():
-            return
-        for path in files:
-            with path.open("rb") as handle:
-                os.fsync(handle.fileno())
-        _fsync_dir(self.root)
-
     def _syncfs(self) -> bool:
         """syncfs(2) on the store's filesystem; False where the call does not exist.
 
@@ -234,15 +210,6 @@ class FileStore:
             if self._root_fd is not None:
                 os.close(self._root_fd)
                 self._root_fd = None
-
-    def sync_dirs(self, relatives: Iterable[str]) -> None:
-        """fsync the directories of many committed files once each (batched imports)."""
-        seen: set[Path] = set()
-        for relative in relatives:
-            for directory in ((self.root / relative).parent, (self.root / relative).parent.parent, self.root):
-                if directory not in seen:
-                    seen.add(directory)
-                    _fsync_dir(directory)
 
     def remove(self, relative: str) -> None:
         """Delete an instance file and prune empty series/study directories."""

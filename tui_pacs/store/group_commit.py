@@ -92,6 +92,23 @@ class GroupCommit:
         assert pending.outcome is not None
         return pending.outcome
 
+    def commit_all(self, batch: list[PendingInstance]) -> None:
+        """Place, flush and index a batch the calling thread holds (an import), by the same steps.
+
+        Each item gets its outcome or its error; nothing is raised for them.
+        Received instances wait while it runs, as they wait for another batch.
+        """
+        with self._condition:
+            while self._flushing:
+                self._condition.wait()
+            self._flushing = True
+        try:
+            self._flush(batch)
+        finally:
+            with self._condition:
+                self._flushing = False
+                self._condition.notify_all()
+
     def _flush(self, batch: list[PendingInstance]) -> None:
         try:
             placed = self._place(batch)

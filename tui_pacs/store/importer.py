@@ -34,6 +34,7 @@ from tui_pacs.store.dicomdir import is_dicomdir_name, referenced_files
 from tui_pacs.store.errors import NotDicom, OutOfResources
 from tui_pacs.store.extract import Header, read_any_header, record_from_header
 from tui_pacs.store.files import FileStore
+from tui_pacs.store.group_commit import PendingInstance
 from tui_pacs.store.index import Index
 from tui_pacs.store.records import InstanceRecord
 
@@ -237,25 +238,28 @@ def _commit_batch(archive: Archive, staged: list[_Staged], report: ImportReport)
         return
     try:
         archive.check_quota(sum(int(i.record.instance["file_size"]) for i in ready if i.record))
-        # Data durable before any rename, renames durable before the index commit.
-        archive.files.sync_filesystem(i.temporary for i in ready if i.temporary)
-        committed = []
-        for item in ready:
-            assert item.record is not None and item.temporary is not None
-            archive.files.commit(item.temporary, item.record.instance["path"], sync_dir=False)
-            committed.append(item)
-        archive.files.sync_filesystem()
-        archive.files.sync_dirs(i.record.instance["path"] for i in committed if i.record)
-        outcomes = archive.index.add_many([i.record for i in committed if i.record],
-                                          replace=archive.replace_duplicates)
-        archive.forget_usage()
     except OutOfResources:
         for item in ready:
             if item.temporary is not None:
                 archive.files.discard(item.temporary)
         raise
-    for item, outcome in zip(committed, outcomes):
+    # The received instances' group commit: renames, one flush, one index transaction.
+    pending = [PendingInstance(i.temporary, i.record) for i in ready if i.temporary and i.record]
+    archive.group.commit_all(pending)
+    archive.forget_usage()
+    full = next((p.error for p in pending if isinstance(p.error, OutOfResources)), None)
+    if full is not None:
+        raise full
+    for item, result in zip(ready, pending, strict=True):
         assert item.record is not None
+        outcome = result.outcome
+        if outcome is None:
+            error = result.error
+            report.failures.append((str(item.source), error.message if isinstance(error, TuiPacsError)
+                                    else f"not stored ({error})"))
+            continue
+        if outcome.old_path and outcome.old_path != item.record.instance["path"]:
+            archive.files.remove(outcome.old_path)
         if outcome.inserted:
             report.imported += 1
             report.bytes += int(item.record.instance["file_size"])

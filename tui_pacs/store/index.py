@@ -40,7 +40,7 @@ def configure_connection(conn: sqlite3.Connection) -> None:
 
 @dataclass(frozen=True)
 class AddOutcome:
-    """What :meth:`Index.add` did with a record."""
+    """What :meth:`Index.add_each` did with a record."""
 
     inserted: bool
     duplicate: bool = False
@@ -115,16 +115,6 @@ class Index:
                 raise
 
     # -- writing ------------------------------------------------------------
-
-    def add(self, record: InstanceRecord, *, replace: bool = False) -> AddOutcome:
-        """Insert one instance (and its patient, study, series rows) in one transaction."""
-        with self.transaction() as conn:
-            return self._add(conn, record, replace=replace)
-
-    def add_many(self, records: Sequence[InstanceRecord], *, replace: bool = False) -> list[AddOutcome]:
-        """Insert a batch in one transaction (imports: one durable commit per batch)."""
-        with self.transaction() as conn:
-            return [self._add(conn, record, replace=replace) for record in records]
 
     def add_each(self, records: Sequence[InstanceRecord], *,
                  replace: bool = False) -> list[AddOutcome | StoreError]:
