@@ -206,8 +206,18 @@ def _parse(line: bytes) -> dict[str, Any]:
     return value
 
 
+def encode_line(payload: dict[str, Any]) -> bytes:
+    """One message of the protocol: a JSON object on one line."""
+    return json.dumps(payload, ensure_ascii=False, default=str).encode() + b"\n"
+
+
+def no_server(paths: Paths, exc: OSError) -> ControlError:
+    """The error of a client that finds nobody listening on the home's socket."""
+    return ControlError(f"no server is running ({paths.socket_file}: {exc.strerror or exc})")
+
+
 async def _write(writer: asyncio.StreamWriter, payload: dict[str, Any]) -> None:
-    writer.write(json.dumps(payload, ensure_ascii=False, default=str).encode() + b"\n")
+    writer.write(encode_line(payload))
     await writer.drain()
 
 
@@ -218,7 +228,7 @@ async def _connect(paths: Paths) -> tuple[asyncio.StreamReader, asyncio.StreamWr
     try:
         return await asyncio.open_unix_connection(str(paths.socket_file), limit=_LINE_LIMIT)
     except OSError as exc:
-        raise ControlError(f"no server is running ({paths.socket_file}: {exc.strerror or exc})") from exc
+        raise no_server(paths, exc) from exc
 
 
 async def send_command(paths: Paths, command: str, /, **arguments: Any) -> Any:

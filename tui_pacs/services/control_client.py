@@ -28,6 +28,8 @@ from tui_pacs.services.control import (
     _connect,
     _result,
     _write,
+    encode_line,
+    no_server,
     send_command,
 )
 
@@ -42,10 +44,9 @@ def request_blocking(paths: Paths, command: str, /, *, timeout: float = 15.0, **
         try:
             sock.connect(str(paths.socket_file))
         except OSError as exc:
-            raise ControlError(f"no server is running ({paths.socket_file}: {exc.strerror or exc})") from exc
-        payload = {"command": command, "id": 1, **arguments}
+            raise no_server(paths, exc) from exc
         try:
-            sock.sendall(json.dumps(payload, ensure_ascii=False, default=str).encode() + b"\n")
+            sock.sendall(encode_line({"command": command, "id": 1, **arguments}))
             with sock.makefile("rb") as stream:
                 line = stream.readline(_LINE_LIMIT)
         except OSError as exc:  # socket.timeout included
