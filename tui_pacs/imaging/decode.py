@@ -59,6 +59,19 @@ def number_of_frames(ds: Dataset) -> int:
         return 1
 
 
+def read_display_header(path: str | os.PathLike[str]) -> Dataset:
+    """Every attribute before the pixels: windows, LUTs and frame count as the display needs them.
+
+    (The archive's header reader keeps only what the index holds.)
+    """
+    try:
+        return pydicom.dcmread(path, force=True, stop_before_pixels=True)
+    except (OSError, InvalidDicomError) as exc:
+        raise ImagingError(f"cannot read {Path(path).name}: {exc}") from exc
+    except Exception as exc:  # truncated or malformed files raise many kinds
+        raise ImagingError(f"{Path(path).name} is not a readable DICOM file: {exc}") from exc
+
+
 def read_dataset(path: str | os.PathLike[str]) -> Dataset:
     """Read a whole object (pixel data included), also files without a File Meta header."""
     try:

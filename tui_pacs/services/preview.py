@@ -66,11 +66,10 @@ class PreviewSession:
     def info(self) -> SeriesInfo:
         """Modality, frame count and presets of the current instance (header only, cached)."""
         if self.index not in self._info:
-            from tui_pacs.imaging.decode import number_of_frames
+            from tui_pacs.imaging.decode import number_of_frames, read_display_header
             from tui_pacs.imaging.lut import window_presets
-            from tui_pacs.store.extract import read_header
 
-            ds = read_header(self.path)
+            ds = read_display_header(self.path)
             modality = str(ds.get("Modality", "") or "")
             own = tuple(window_presets(ds))
             presets = own + (CT_PRESETS if modality == "CT" else ())
