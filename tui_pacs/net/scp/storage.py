@@ -71,7 +71,7 @@ def _response(status: StoreStatus, comment: str) -> Dataset:
     return rsp
 
 
-def _sync_received(event: Any) -> Path:
+def _received_path(event: Any) -> Path:
     """The received file, written (chunked receive is always on for the SCP).
 
     A write that failed while the data set arrived raises here: OutOfResources
@@ -101,7 +101,7 @@ def store_received(event: Any, ctx: ScpContext, source_ae: str) -> StoredInstanc
     """Durably store and index the data set of one C-STORE; raise on any failure."""
     context = event.context
     request = event.request
-    path = _sync_received(event)
+    path = _received_path(event)
     abstract_syntax, transfer_syntax = str(context.abstract_syntax), str(context.transfer_syntax)
     try:
         affected = str(request.AffectedSOPInstanceUID or "")
