@@ -238,6 +238,8 @@ def main() -> None:
         ]
         results: dict[str, dict[str, tuple[float, int]]] = {}
         for title, folders, total in cases:
+            if not total:
+                continue
             results[title] = {}
             for kind in kinds:
                 rate, peak = run_case(kind, base / "recv" / kind.name, folders, total)

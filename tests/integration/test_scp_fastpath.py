@@ -178,7 +178,38 @@ def test_fast_store_from_pynetdicom(scp: RunningScp, tmp_path: Path) -> None:
         pdu_reader = vars(served.dul)["_read_pdu_data"]
         assert isinstance(pdu_reader, p_data.PDataReader)
         assert pdu_reader.pdus_read >= 2  # the request's command and data set (net/fastpath/p_data)
+        assert served.dimse.msg_queue.answered_inline == 1  # on the DUL thread (reactor._Requests)
     finally:
         assoc.release()
     assert int(status.Status) == 0x0000
     assert scp.archive.index.has_instance(str(ds.SOPInstanceUID))
+
+
+def test_stores_answered_inline_between_other_requests(scp: RunningScp, tmp_path: Path) -> None:
+    """Echo, store, find, store, echo on one association: each answered, in order, the
+    stores on the DUL thread and the others by the reactor."""
+    datasets = [pydicom.dcmread(p) for p in synthetic(tmp_path / "mixed", 2)]
+    ae = AE(ae_title="MIXED")
+    ae.add_requested_context(SC, ExplicitVRLittleEndian)
+    ae.add_requested_context("1.2.840.10008.1.1")
+    ae.add_requested_context(StudyRootQueryRetrieveInformationModelFind)
+    assoc = ae.associate(HOST, scp.port, ae_title=AET)
+    assert assoc.is_established
+    query = Dataset()
+    query.QueryRetrieveLevel = "STUDY"
+    query.StudyInstanceUID = datasets[0].StudyInstanceUID
+    try:
+        statuses = [int(assoc.send_c_echo().Status), int(assoc.send_c_store(datasets[0]).Status)]
+        found = [(int(status.Status), ident) for status, ident in assoc.send_c_find(
+            query, StudyRootQueryRetrieveInformationModelFind)]
+        statuses += [int(assoc.send_c_store(datasets[1]).Status), int(assoc.send_c_echo().Status)]
+        assert scp.server._server is not None
+        (served,) = scp.server._server.active_associations
+        assert served.dimse.msg_queue.answered_inline == 2
+    finally:
+        assoc.release()
+    assert statuses == [0, 0, 0, 0]
+    assert [status for status, _ in found] == [0xFF00, 0x0000]
+    assert found[0][1].StudyInstanceUID == datasets[0].StudyInstanceUID
+    for ds in datasets:
+        assert scp.archive.index.has_instance(str(ds.SOPInstanceUID))

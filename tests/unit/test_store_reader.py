@@ -48,10 +48,10 @@ def association(monkeypatch: pytest.MonkeyPatch) -> Association:
     return assoc
 
 
-def image(rows: int) -> bytes:
+def image(rows: int, instance_uid: str | None = None) -> bytes:
     ds = Dataset()
     ds.SOPClassUID = SecondaryCaptureImageStorage
-    ds.SOPInstanceUID = generate_uid()
+    ds.SOPInstanceUID = instance_uid or generate_uid()
     ds.PatientName = "READER^TEST"
     ds.Rows = ds.Columns = rows
     ds.BitsAllocated = 8
@@ -145,3 +145,23 @@ def test_parse_refuses_what_it_does_not_know() -> None:
         store_reader.parse_store_request(unknown)
     with pytest.raises(store_reader._NotOurs):
         store_reader.parse_store_request(command[:-3])
+
+
+def test_a_non_conformant_uid_is_read_as_pynetdicom_reads_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """pynetdicom (conformance not enforced) takes any UID of 1-64 characters; so does the reader,
+    which leaves conformance to the storage handler."""
+    data_set = image(8, instance_uid="1.2.03.4")  # a component with a leading zero
+    _, p_datas = store_message(data_set)
+    ((_, theirs),), ((_, ours),) = receive(monkeypatch, p_datas, ours=None), receive(monkeypatch, p_datas, ours=1)
+    assert ours.AffectedSOPInstanceUID == theirs.AffectedSOPInstanceUID == "1.2.03.4"
+    assert ours.AffectedSOPClassUID == theirs.AffectedSOPClassUID
+    for request in (ours, theirs):
+        request._dataset_file.close()
+
+
+def test_a_uid_too_long_for_a_request_is_refused() -> None:
+    with pytest.raises(ValueError):
+        store_reader._uid("1." * 32 + "1")  # 65 characters
+    with pytest.raises(ValueError):
+        store_reader._uid("")
+    assert store_reader._uid("1." * 31 + "12") == "1." * 31 + "12"  # 64

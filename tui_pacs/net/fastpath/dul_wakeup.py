@@ -44,6 +44,7 @@ import queue
 import select
 import socket
 import ssl
+import threading
 import time
 from typing import Any
 
@@ -63,14 +64,22 @@ _REQUIRED = ("to_provider_queue", "event_queue", "state_machine", "artim_timer",
 
 
 class _WakingQueue(queue.Queue):  # type: ignore[type-arg]
-    """A queue that pokes the DUL thread awake whenever something is put on it."""
+    """A queue that pokes the DUL thread awake whenever another thread puts something on it.
+
+    The DUL thread itself (a response answered inline, :class:`.reactor._Requests`)
+    needs no poke: its loop looks at this queue before it waits.
+    """
 
     def __init__(self, wake: socket.socket) -> None:
         super().__init__()
         self._wake = wake
+        self.owner: int | None = None
+        """The DUL thread's ident, once its loop runs."""
 
     def put(self, item: Any, block: bool = True, timeout: float | None = None) -> None:
         super().put(item, block, timeout)
+        if threading.get_ident() == self.owner:
+            return
         try:
             self._wake.send(b"\0")
         except OSError:  # buffer full (a wake-up is pending anyway) or the loop has ended
@@ -138,6 +147,8 @@ def _read_whole_pdus(transport: Any) -> None:
 def _run(dul: Any, wake: socket.socket) -> None:
     """The DUL loop: do one unit of work per turn, block in select() when there is none."""
     dul._idle_timer.start()
+    if isinstance(dul.to_provider_queue, _WakingQueue):
+        dul.to_provider_queue.owner = threading.get_ident()
     ready = dul.assoc._dul_ready
     woke_for_socket = False
     while not dul._kill_thread:

@@ -26,12 +26,15 @@ Anything else (another message, an odd command set, a handler bound to
 
 from __future__ import annotations
 
+import functools
 import logging
 import struct
 from io import BytesIO
 from pathlib import Path
 from typing import Any
 
+from pydicom import config
+from pydicom.uid import UID
 from pynetdicom import _config, dimse_messages, evt
 from pynetdicom.dimse_primitives import C_STORE
 from pynetdicom.pdu_primitives import P_DATA
@@ -55,6 +58,28 @@ _FIELDS = {
 _GROUP_LENGTH, _COMMAND_FIELD, _DATA_SET_TYPE = 0x00000000, 0x00000100, 0x00000800
 _ELEMENT = struct.Struct("<HHL")
 _US = struct.Struct("<H")
+
+
+_UID_SLOTS = {"AffectedSOPClassUID": "_affected_sop_class_uid",
+              "AffectedSOPInstanceUID": "_affected_sop_instance_uid"}
+"""Where C_STORE keeps the UIDs its setters would store (checked by :func:`install`)."""
+
+
+def _uid(value: str) -> UID:
+    """A UID as pynetdicom's setter accepts it when conformance is not enforced (1 to 64
+    characters), without pydicom's per-value regular expressions.
+
+    The setters' validation was an eighth of the receiving thread's time per
+    small instance. Conformance is the storage handler's to judge: it refuses
+    an invalid SOP Instance UID with a status of its own.
+    """
+    if not 0 < len(value) <= 64:
+        raise ValueError(f"UID of {len(value)} characters")
+    return UID(value, validation_mode=config.IGNORE)
+
+
+_class_uid = functools.lru_cache(maxsize=64)(_uid)
+"""SOP Class UIDs repeat from request to request: their UID objects are kept."""
 
 
 class _NotOurs(Exception):
@@ -172,7 +197,11 @@ class StoreRequestReader:
         request = C_STORE()
         try:
             for name, value in parse_store_request(bytes(self._command)).items():
-                setattr(request, name, value)  # pynetdicom's setters validate each value
+                if name in _UID_SLOTS and not _config.ENFORCE_UID_CONFORMANCE:
+                    convert = _class_uid if name == "AffectedSOPClassUID" else _uid
+                    setattr(request, _UID_SLOTS[name], convert(value))
+                else:
+                    setattr(request, name, value)  # pynetdicom's setters validate each value
         except (ValueError, TypeError, UnicodeDecodeError) as exc:
             raise _NotOurs(str(exc)) from exc
         request.DataSet = BytesIO()
@@ -224,6 +253,9 @@ def install(assoc: Any) -> bool:
               and hasattr(assoc, "_accepted_cx") and hasattr(dimse_messages, "NamedTemporaryFile")
               and hasattr(dimse_messages, "create_file_meta") and hasattr(dimse_messages, "write_file_meta_info"))
     if not needed or dimse is None or "receive_primitive" in vars(dimse):
+        return False
+    probe = C_STORE()
+    if any(not hasattr(probe, slot) for slot in _UID_SLOTS.values()):
         return False
     dimse.receive_primitive = StoreRequestReader(assoc, dimse.receive_primitive)
     return True

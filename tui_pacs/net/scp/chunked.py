@@ -30,10 +30,11 @@ from __future__ import annotations
 
 import errno
 import functools
+import itertools
 import logging
 import os
+import secrets
 import struct
-import tempfile
 import threading
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -147,7 +148,7 @@ class IncomingFile:
         self._pending_size = 0
         self._fd: int | None = None
         try:
-            self._fd, self.name = tempfile.mkstemp(prefix="in-", suffix=".part", dir=directory)
+            self._fd, self.name = _create_unique(directory)
         except OSError as exc:
             self.name = os.path.join(directory, "in-unwritable.part")
             self._fail(exc)
@@ -216,6 +217,27 @@ class IncomingFile:
             os.unlink(self.name)
         except OSError:
             pass
+
+
+_names = itertools.count()
+_TOKEN = secrets.token_hex(4)
+
+
+def _create_unique(directory: str) -> tuple[int, str]:
+    """A new file ``in-<pid>-<token>-<n>.part`` in ``directory``, opened for writing.
+
+    ``tempfile.mkstemp`` draws a random name for every file, a measurable
+    share of the receiving thread's time per small instance; a counter
+    under a per-process token is as unique, and O_EXCL still guards
+    against a stale file of an earlier process with the same pid.
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | getattr(os, "O_NOFOLLOW", 0)
+    while True:
+        name = os.path.join(directory, f"in-{os.getpid()}-{_TOKEN}-{next(_names)}.part")
+        try:
+            return os.open(name, flags, 0o600), name
+        except FileExistsError:
+            continue
 
 
 def storage_error(exc: OSError) -> StoreError:

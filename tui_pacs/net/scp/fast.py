@@ -113,3 +113,6 @@ def fast_c_find(assoc: Any, req: Any, context: Any) -> bool:
 
 
 FAST_PATHS: dict[type, FastPath] = {C_STORE: fast_c_store, C_FIND: fast_c_find}
+INLINE_PATHS: dict[type, FastPath] = {C_STORE: fast_c_store}
+"""Fast paths that may answer on the DUL thread (:class:`.reactor._Requests`): only those that
+never wait for the DUL to send (a C-FIND's stream does, to bound its queue)."""

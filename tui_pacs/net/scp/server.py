@@ -36,7 +36,7 @@ from tui_pacs.net.fastpath import reactor, store_reader
 from tui_pacs.net.scp.access import handle_requested
 from tui_pacs.net.scp.base import ScpContext, association_id, peer_of
 from tui_pacs.net.scp.chunked import install_chunked_receive
-from tui_pacs.net.scp.fast import FAST_PATHS
+from tui_pacs.net.scp.fast import FAST_PATHS, INLINE_PATHS
 from tui_pacs.net.scp.find import handle_c_find
 from tui_pacs.net.scp.get import handle_c_get
 from tui_pacs.net.scp.identifiers import MODELS
@@ -174,7 +174,7 @@ class DicomServer:
         # Before the association's threads start: event-driven DUL and reactor, C-STORE
         # requests read without pydicom, and the fast C-STORE/C-FIND paths (net/fastpath,
         # net/scp/fast.py).
-        if self.fast and reactor.install(event.assoc, FAST_PATHS):
+        if self.fast and reactor.install(event.assoc, FAST_PATHS, INLINE_PATHS):
             store_reader.install(event.assoc)
 
     def _common(self, assoc: Any) -> dict[str, Any]:
