@@ -7,7 +7,7 @@ import logging
 import threading
 
 from tui_pacs.domain.events import InstanceStored, JobProgress, LogRecorded
-from tui_pacs.services.bus import BusLogHandler, EventBus
+from tui_pacs.services.bus import DRAIN_SECONDS, BusLogHandler, EventBus
 
 
 def stored(n: int) -> InstanceStored:
@@ -73,3 +73,34 @@ async def test_filter_and_log_handler() -> None:
     finally:
         logger.removeHandler(handler)
     assert isinstance(event, LogRecorded) and event.message == "disk full" and event.level == "WARNING"
+
+
+async def test_a_burst_from_a_thread_wakes_the_loop_once_and_keeps_its_order() -> None:
+    bus = EventBus()
+    sub = bus.subscribe()
+
+    def burst() -> None:
+        for i in range(200):
+            bus.publish_threadsafe(stored(i))
+
+    thread = threading.Thread(target=burst)
+    thread.start()
+    thread.join()
+    received = [await asyncio.wait_for(sub.get(), 5) for _ in range(200)]
+    assert [e.sop_instance_uid for e in received] == [f"1.2.{i}" for i in range(200)]
+    assert bus.wakeups == 1  # the loop did not run while the thread published
+    await asyncio.sleep(3 * DRAIN_SECONDS)  # the stream has ended: the next event wakes the loop again
+    await asyncio.to_thread(bus.publish_threadsafe, stored(200))
+    assert (await asyncio.wait_for(sub.get(), 5)).sop_instance_uid == "1.2.200"
+    assert bus.wakeups == 2
+
+
+async def test_close_delivers_what_threads_queued() -> None:
+    bus = EventBus()
+    sub = bus.subscribe()
+    await asyncio.to_thread(bus.publish_threadsafe, stored(1))  # wakes the loop
+    await asyncio.sleep(0)  # ... which collects it and looks again in DRAIN_SECONDS
+    await asyncio.to_thread(bus.publish_threadsafe, stored(2))  # waits for that look
+    assert len(sub) == 1 and bus.wakeups == 1
+    bus.close()
+    assert [e.sop_instance_uid for e in [await sub.get(), await sub.get()]] == ["1.2.1", "1.2.2"]

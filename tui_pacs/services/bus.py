@@ -2,8 +2,14 @@
 
 Threads call :meth:`EventBus.publish_threadsafe` (a plain
 ``Callable[[Event], None]`` that ``net/`` can hold without importing this
-module); it hands the event to the loop with ``loop.call_soon_threadsafe``.
-On the loop, :meth:`EventBus.publish` fans it out to subscribers.
+module); it queues the event for the loop. On the loop,
+:meth:`EventBus.publish` fans it out to subscribers.
+
+Waking the loop costs a write to its self-pipe and, on the loop's thread, a
+turn for the interpreter lock that the receiving threads then wait for: one
+per stored instance was a measurable share of the SCP's time. So a burst
+wakes the loop once: while events keep coming, the loop collects them every
+:data:`DRAIN_SECONDS` on its own timer, and the threads only queue them.
 
 Each subscriber has a bounded queue, so a slow reader (a TUI over a slow SSH
 link, a stuck socket client) never makes the server grow without bound:
@@ -19,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 
@@ -27,6 +34,8 @@ from tui_pacs.domain.events import Event, JobProgress, LogRecorded
 log = logging.getLogger(__name__)
 
 DEFAULT_QUEUE_SIZE = 1000
+DRAIN_SECONDS = 0.01
+"""While events keep arriving from threads, how often the loop collects them (their latency)."""
 
 
 def _droppable(event: Event) -> bool:
@@ -106,6 +115,11 @@ class EventBus:
         self._loop = loop
         self._subscribers: list[Subscription] = []
         self.published = 0
+        self._from_threads: deque[Event] = deque()
+        self._collecting = False  # a collection is scheduled on the loop (guarded by _lock)
+        self._lock = threading.Lock()
+        self.wakeups = 0
+        """Times a thread woke the loop (fewer than the events published from threads)."""
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
@@ -136,14 +150,41 @@ class EventBus:
             subscription.offer(event)
 
     def publish_threadsafe(self, event: Event) -> None:
-        """Deliver from any thread; after the loop has closed the event is dropped."""
+        """Deliver from any thread, in order; after the loop has closed the event is dropped."""
         loop = self.loop
+        with self._lock:
+            self._from_threads.append(event)
+            if self._collecting:
+                return
+            self._collecting = True
         try:
-            loop.call_soon_threadsafe(self.publish, event)
+            self.wakeups += 1
+            loop.call_soon_threadsafe(self._collect)
         except RuntimeError:  # loop closed during shutdown
+            with self._lock:
+                self._collecting = False
+                self._from_threads.clear()
             log.debug("event %s after the loop closed", event.kind)
 
+    def _collect(self) -> None:
+        """Publish what threads queued; look again after DRAIN_SECONDS while any came (loop only)."""
+        with self._lock:
+            events = list(self._from_threads)
+            self._from_threads.clear()
+            if not events:
+                self._collecting = False
+                return
+        for event in events:
+            self.publish(event)
+        self.loop.call_later(DRAIN_SECONDS, self._collect)
+
     def close(self) -> None:
+        """Deliver what threads have queued (loop thread only), then close every subscription."""
+        with self._lock:
+            events = list(self._from_threads)
+            self._from_threads.clear()
+        for event in events:
+            self.publish(event)
         for subscription in list(self._subscribers):
             subscription.close()
 

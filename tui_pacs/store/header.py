@@ -20,6 +20,7 @@ from pathlib import Path
 
 from pydicom.charset import convert_encodings, decode_bytes
 from pydicom.datadict import dictionary_VR, tag_for_keyword
+from pydicom.multival import MultiValue
 from pydicom.values import convert_PN
 
 from tui_pacs.store.walk import DataSetSurvey, survey
@@ -28,6 +29,7 @@ DEFAULT_ENCODING = "iso8859"
 """pydicom's name for the default repertoire's codec (ISO-IR 6 read as Latin-1)."""
 _TEXT_DELIMITERS = {0x5C}  # backslash: PS3.5 6.1.3
 _CHARSET = 0x00080005
+_ESC = 0x1B  # ISO 2022 escape: the bytes after it may be in another character set (PS3.5 6.1.2.5)
 _SINGLE_VALUED = frozenset({"LT", "ST", "UT"})  # PS3.5 6.2: no backslash splitting
 _CHARSET_TEXT = frozenset({"SH", "LO", "UC"})
 _NUMBER_TEXT = frozenset({"DS", "IS"})
@@ -76,8 +78,14 @@ class RawHeader:
         vr = self._vr(tag, found[0])
         raw = found[1]
         if vr == "PN":
+            if raw.isascii() and _ESC not in raw:
+                # Every character set pydicom knows reads ASCII bytes without escapes as ASCII, and a
+                # name's str() is its text less empty trailing groups; pydicom's PersonName round trip
+                # cost more than the rest of the record (the parity tests hold both to the same text).
+                names = [name.rstrip("=") for name in raw.rstrip(b"\0 ").decode("ascii").split("\\")]
+                return "\\".join(names) if len(names) > 1 else names[0].strip()  # as str(PersonName)
             value = convert_PN(raw, self.encodings())
-            if isinstance(value, list):
+            if isinstance(value, (list, MultiValue)):
                 return "\\".join(str(v) for v in value)
             return str(value).strip()
         if vr in _SINGLE_VALUED:

@@ -89,3 +89,22 @@ def test_multi_valued_and_padded_text() -> None:
     assert header.text("PatientName") == "Müller^Hans"
     assert header.text("StudyDate") == ""
     assert header.get("StudyDate", "absent") == "absent"
+
+
+@pytest.mark.parametrize("raw", [b"Doe^John ", b" Doe^John", b"Doe^John\0", b"A^B\\C^D ", b" A\\B ",
+                                 b"Yamada^Tarou=\x1b$B;3ED\x1b(B^\x1b$BB@O:\x1b(B", b"Doe^John==", b"", b"  ",
+                                 b"=Y^Z", b"A==B", b"Doe^John=\\X^Y=", b"=", b"A^B =", b"M\xfcller^Hans\\X"])
+@pytest.mark.parametrize("charset", [b"", b"ISO_IR 100", b"ISO_IR 192", b"\\ISO 2022 IR 87"])
+def test_person_names_as_pydicom_reads_them(raw: bytes, charset: bytes) -> None:
+    """ASCII names take a short cut past pydicom's PersonName; the text must not change."""
+    from pydicom.multival import MultiValue
+    from pydicom.values import convert_PN
+
+    values = {0x00100010: (b"PN", raw)}
+    if charset:
+        values[0x00080005] = (b"CS", charset)
+    header = RawHeader(values, little=True, transfer_syntax="1.2.840.10008.1.2.1")
+    reference = convert_PN(raw, header.encodings())
+    multiple = isinstance(reference, MultiValue)
+    expected = "\\".join(str(v) for v in reference) if multiple else str(reference).strip()
+    assert header.text("PatientName") == expected

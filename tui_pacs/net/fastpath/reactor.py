@@ -44,8 +44,11 @@ from tui_pacs.net.fastpath import dimse, dul_wakeup
 
 log = logging.getLogger(__name__)
 
-IDLE_SECONDS = 0.005
-"""Longest wait when idle: bounds how late a kill flag (abort, shutdown) is seen."""
+IDLE_SECONDS = 0.05
+"""Longest wait when idle: bounds how late a kill flag (abort, shutdown) is seen. Requests,
+the peer's release or abort and the end of the DUL thread wake the reactor at once; with
+C-STOREs answered on the DUL thread the reactor is mostly idle, and each needless wake-up
+is a turn for the interpreter lock that the receiving threads wait for."""
 
 FastPath = Callable[[Any, Any, Any], bool]
 """(association, request primitive, accepted presentation context) -> handled."""
@@ -86,6 +89,15 @@ def install(assoc: Any, fast_paths: Mapping[type, FastPath] | None = None,
     assoc.dul.to_user_queue = _SignallingQueue(signal)
     paths = dict(fast_paths or {})
     assoc._run_reactor = lambda: _run(assoc, signal, requests, paths)
+    dul_target = assoc.dul._target
+
+    def dul_then_wake() -> None:  # a DUL that ended (connection closed) ends the association
+        try:
+            dul_target()
+        finally:
+            signal.set()
+
+    assoc.dul._target = dul_then_wake
     return True
 
 
