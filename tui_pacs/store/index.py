@@ -10,7 +10,6 @@ instead of spinning on SQLITE_BUSY. WAL lets readers run while one writes.
 from __future__ import annotations
 
 import logging
-import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -34,7 +33,7 @@ def configure_connection(conn: sqlite3.Connection) -> None:
     """Pragmas every connection needs (also used by the aiosqlite wrapper)."""
     conn.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
     conn.execute("PRAGMA foreign_keys = ON")
-    conn.execute("PRAGMA synchronous = " + os.environ.get("XSYNC", "FULL"))
+    conn.execute("PRAGMA synchronous = FULL")
     conn.execute("PRAGMA cache_size = -32000")
     conn.execute("PRAGMA temp_store = MEMORY")
 
