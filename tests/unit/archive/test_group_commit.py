@@ -118,7 +118,7 @@ def test_failed_flush_fails_the_batch_and_leaves_nothing(archive: Archive, write
 
 def test_same_instance_twice_in_a_batch_is_stored_once(archive: Archive, write_instance: Callable[..., Path],
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    sizes = hold_first_flush(archive, monkeypatch, queued=2)
+    sizes = hold_first_flush(archive, monkeypatch, queued=1)  # the second copy waits for the first
     source = write_instance(study=2, instance=9)
     temporaries = [stage(archive, write_instance(study=2, instance=1)), stage(archive, source),
                    stage(archive, source)]
@@ -129,3 +129,43 @@ def test_same_instance_twice_in_a_batch_is_stored_once(archive: Archive, write_i
     assert sorted(r.duplicate for r in stored) == [False, False, True]
     assert archive.index.totals()["instance"] == 2
     assert list(archive.incoming_dir.iterdir()) == []
+
+
+def test_a_copy_received_while_the_first_is_in_flight_shares_its_failure(
+        archive: Archive, write_instance: Callable[..., Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Never Success for a copy whose original was not stored: it is answered with the original."""
+    def full(files: Sequence[Path], directories: Iterable[Path]) -> None:
+        deadline = time.monotonic() + 10
+        while not any(item.twins for item in archive.group._in_flight.values()) and time.monotonic() < deadline:
+            time.sleep(0.005)
+        raise OutOfResources("no space left to store a batch of instances")
+
+    monkeypatch.setattr(archive.files, "make_durable", full)
+    source = write_instance(study=3, instance=1)
+    results = ingest_in_threads(archive, [stage(archive, source), stage(archive, source)])
+    assert all(isinstance(r, OutOfResources) for r in results), results
+    assert archive.index.totals()["instance"] == 0
+    assert not (archive.files.root / f"{ROOT}.3").exists()
+    assert list(archive.incoming_dir.iterdir()) == []
+
+
+def test_the_next_batch_is_flushed_while_one_is_indexed(archive: Archive, write_instance: Callable[..., Path],
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first batch's index commit does not begin until the second batch has been flushed."""
+    original = Index.add_each
+    flushes_seen: list[int] = []
+
+    def add_each(self: Index, records, *, replace: bool = False):  # type: ignore[no-untyped-def]
+        if not flushes_seen:
+            deadline = time.monotonic() + 10
+            while archive.group.batches < 2 and time.monotonic() < deadline:
+                time.sleep(0.005)
+        flushes_seen.append(archive.group.batches)
+        return original(self, records, replace=replace)
+
+    monkeypatch.setattr(Index, "add_each", add_each)
+    temporaries = [stage(archive, write_instance(study=4, instance=n)) for n in range(1, 4)]
+    results = ingest_in_threads(archive, temporaries)
+    assert all(isinstance(r, StoredInstance) and not r.duplicate for r in results), results
+    assert flushes_seen[0] >= 2  # the first commit waited for, and saw, a later flush
+    assert archive.index.totals()["instance"] == 3
