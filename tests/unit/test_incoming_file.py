@@ -22,7 +22,7 @@ def test_each_data_set_gets_a_file_of_its_own(tmp_path: Path) -> None:
 
 
 def test_a_file_left_under_the_next_name_is_not_reused(tmp_path: Path) -> None:
-    """A stale file (another process, same pid, same token) is stepped over, never written into."""
+    """A file already under the next name (a forked child shares the counter) is stepped over, never written into."""
     first = chunked.IncomingFile(str(tmp_path))
     first.close()
     stem, number = Path(first.name).name.rsplit("-", 1)

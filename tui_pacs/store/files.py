@@ -137,7 +137,8 @@ class FileStore:
         """
         target = self.root / relative
         created = not target.parent.exists()
-        target.parent.mkdir(parents=True, exist_ok=True)
+        if created:
+            target.parent.mkdir(parents=True, exist_ok=True)
         try:
             os.replace(temporary, target)
         except OSError as exc:

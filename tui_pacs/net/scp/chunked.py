@@ -220,20 +220,21 @@ class IncomingFile:
 
 
 _names = itertools.count()
-_TOKEN = secrets.token_hex(4)
+_TOKEN = secrets.token_hex(6)
 
 
 def _create_unique(directory: str) -> tuple[int, str]:
-    """A new file ``in-<pid>-<token>-<n>.part`` in ``directory``, opened for writing.
+    """A new file ``in-<token>-<n>.part`` in ``directory``, opened for writing.
 
     ``tempfile.mkstemp`` draws a random name for every file, a measurable
     share of the receiving thread's time per small instance; a counter
-    under a per-process token is as unique, and O_EXCL still guards
-    against a stale file of an earlier process with the same pid.
+    under a random per-process token is as unique, and O_EXCL steps over
+    a name already taken (a forked child shares the token and the counter).
     """
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | getattr(os, "O_NOFOLLOW", 0)
+    stem = f"{directory}{os.sep}in-{_TOKEN}-"
     while True:
-        name = os.path.join(directory, f"in-{os.getpid()}-{_TOKEN}-{next(_names)}.part")
+        name = f"{stem}{next(_names)}.part"
         try:
             return os.open(name, flags, 0o600), name
         except FileExistsError:
