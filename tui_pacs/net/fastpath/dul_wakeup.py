@@ -27,9 +27,10 @@ for associations we accept). It
   sleeping. It still wakes at least every :data:`IDLE_SECONDS` to see the
   ARTIM timer and a kill request, which pynetdicom signals only by flags.
 
-It also reads each PDU into one buffer (:func:`_read_whole_pdus`) instead
-of pynetdicom's 4 KB pieces, and hands P-DATA-TF PDUs to DIMSE without the
-state machine's detour (:mod:`.p_data`).
+It also reads the socket through one buffer (:mod:`.reader`) instead of
+pynetdicom's 4 KB pieces, a read per burst rather than several per PDU, and
+hands P-DATA-TF PDUs to DIMSE without the state machine's detour
+(:mod:`.p_data`).
 
 A TLS socket can hold decrypted bytes that ``select`` does not see, so the
 loop does not block while ``pending()`` reports any. Everything here uses private pynetdicom
@@ -51,7 +52,7 @@ from typing import Any
 import pynetdicom
 from pynetdicom.pdu import A_ABORT_RQ
 
-from tui_pacs.net.fastpath import p_data
+from tui_pacs.net.fastpath import p_data, reader
 
 log = logging.getLogger(__name__)
 
@@ -110,38 +111,9 @@ def install(assoc: Any) -> bool:
             sender.close()
 
     dul._target = target
-    _read_whole_pdus(dul.socket)
+    reader.install(dul.socket)
     p_data.install(dul)
     return True
-
-
-def _read_whole_pdus(transport: Any) -> None:
-    """Give ``transport`` a ``recv(n)`` that reads straight into one buffer.
-
-    pynetdicom's ``AssociationSocket.recv`` reads a PDU 4 KB at a time and
-    appends each piece to a bytearray: 64 Python-level reads and copies per
-    256 KB P-DATA-TF. Same contract here (returns what arrived before the
-    peer closed; socket errors propagate), one ``recv_into`` per segment.
-    """
-    if transport is None or not hasattr(transport, "recv") or "recv" in vars(transport):
-        return
-
-    def recv(nr_bytes: int) -> bytearray:
-        sock = transport.socket
-        buffer = bytearray(nr_bytes)
-        view = memoryview(buffer)
-        got = 0
-        try:
-            while got < nr_bytes:
-                n = sock.recv_into(view[got:], nr_bytes - got)
-                if not n:  # connection closed: what we have so far, as pynetdicom
-                    return buffer[:got]
-                got += n
-        finally:
-            view.release()
-        return buffer
-
-    transport.recv = recv
 
 
 def _run(dul: Any, wake: socket.socket) -> None:
@@ -187,8 +159,10 @@ def _wait(dul: Any, wake: socket.socket) -> bool:
     """
     if not dul.to_provider_queue.empty() or not dul.event_queue.empty():
         return False
-    watched: list[Any] = [wake]
     transport = dul.socket
+    if reader.buffered(transport):
+        return True
+    watched: list[Any] = [wake]
     raw = getattr(transport, "socket", None)
     if raw is not None and getattr(transport, "_is_connected", False) and raw.fileno() >= 0:
         if isinstance(raw, ssl.SSLSocket) and raw.pending():

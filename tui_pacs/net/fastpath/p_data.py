@@ -17,8 +17,9 @@ event waits in the DUL's queue (so nothing is overtaken), nobody is bound to
 the raw-data or PDU events, and the next PDU, peeked at without reading it,
 is a P-DATA-TF, it reads the PDU, splits its presentation data value items
 (PS3.8 9.3.5) and does what DT-2 does: passes one P-DATA primitive to
-DIMSE. Any other PDU, state or socket (TLS cannot peek) goes through
-pynetdicom's own reader, unchanged.
+DIMSE. Any other PDU or state, or a socket it cannot peek at (TLS without
+the buffered reader of :mod:`.reader`), goes through pynetdicom's own
+reader, unchanged.
 """
 
 from __future__ import annotations
@@ -109,11 +110,12 @@ class PDataReader:
         assoc = dul.assoc
         if assoc.get_handlers(evt.EVT_DATA_RECV) or assoc.get_handlers(evt.EVT_PDU_RECV):
             return False
+        peek = getattr(dul.socket, "peek", None)  # the buffered reader's (.reader)
         raw = getattr(dul.socket, "socket", None)
-        if raw is None or isinstance(raw, ssl.SSLSocket):
+        if peek is None and (raw is None or isinstance(raw, ssl.SSLSocket)):
             return False
         try:
-            head = raw.recv(6, socket.MSG_PEEK)
+            head = peek(6) if peek is not None else raw.recv(6, socket.MSG_PEEK)
         except OSError:
             return False  # pynetdicom's reader meets the same error and reports it
         return len(head) == 6 and head[0] == P_DATA_TF
