@@ -115,7 +115,7 @@ class PDataReader:
         if peek is None and (raw is None or isinstance(raw, ssl.SSLSocket)):
             return False
         try:
-            head = peek(6) if peek is not None else raw.recv(6, socket.MSG_PEEK)
+            head = peek(6) if peek is not None else raw.recv(6, socket.MSG_PEEK)  # type: ignore[union-attr]
         except OSError:
             return False  # pynetdicom's reader meets the same error and reports it
         return len(head) == 6 and head[0] == P_DATA_TF

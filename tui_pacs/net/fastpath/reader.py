@@ -120,7 +120,7 @@ def install(transport: Any) -> BufferedReader | None:
     transport.reader = reader
     transport.recv = reader.recv
     transport.peek = reader.peek
-    transport.__class__ = _ready_while_buffered(type(transport))
+    transport.__class__ = _ready_while_buffered(type(transport))  # type: ignore[arg-type]
     return reader
 
 
