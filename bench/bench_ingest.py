@@ -181,6 +181,9 @@ def send(receiver: Receiver, folders: list[Path]) -> float:
 
 
 def run_case(kind: type[Receiver], workdir: Path, folders: list[Path], total: int) -> tuple[float, int]:
+    # The previous receiver's files (up to 500 MB) may still be in the page cache, unwritten: whoever
+    # flushes the filesystem next would pay for them. Every receiver starts on a clean page cache.
+    os.sync()
     receiver = kind(workdir, len(folders))
     receiver.start()
     peak = [0]
