@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import pydicom
 import pytest
 
 from tests.integration.test_scu_helpers import cli, write_config
@@ -250,3 +251,40 @@ def test_get_and_move_through_the_server(tmp_path: Path) -> None:
             serve.stop()
     listed = cli(home, "ls", "--json")
     assert "RP1003" in listed.stdout and "RP1001" in listed.stdout
+
+
+def test_nodes_added_while_serving_reach_the_scp(tmp_path: Path) -> None:
+    """`tui-pacs nodes add` while `serve` runs: the new node may call us (known-AEs-only) and is a
+    C-MOVE destination, without a restart; before it was added, both are refused (A801 for the move)."""
+    home = tmp_path / "home"
+    port = free_port()
+    write_config(home, {"mover": ("MOVER", free_port())}, ae_title=AET, port=port)
+    config = home / "config.toml"
+    config.write_text(config.read_text().replace("port = ", 'access = "known"\nport = ', 1))
+    sample = sample_files("local")[0]
+    assert cli(home, "import", str(sample)).returncode == 0
+    uid = str(pydicom.dcmread(sample, stop_before_pixels=True).StudyInstanceUID)
+
+    def echo_as(calling: str) -> int:
+        return subprocess.run(["echoscu", "-aet", calling, "-aec", AET, "127.0.0.1", str(port)],
+                              capture_output=True, timeout=30).returncode
+
+    def move_to(destination: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["movescu", "-aet", "MOVER", "-aec", AET, "-aem", destination, "-S",
+                               "-k", "QueryRetrieveLevel=STUDY", "-k", f"StudyInstanceUID={uid}",
+                               "127.0.0.1", str(port)], capture_output=True, text=True, timeout=60)
+
+    with run_storescp(tmp_path, aet="LATEDEST") as dest:
+        serve = start_serve(home, port)
+        try:
+            assert echo_as("LATEDEST") != 0  # not a known AE yet
+            assert "MoveDestinationUnknown" in move_to("LATEDEST").stderr  # A801
+            added = cli(home, "nodes", "add", "late", "--aet", "LATEDEST", "--host", "127.0.0.1",
+                        "--port", str(dest.port))
+            assert added.returncode == 0, added.stderr
+            assert echo_as("LATEDEST") == 0
+            moved = move_to("LATEDEST")
+            assert moved.returncode == 0 and "MoveDestinationUnknown" not in moved.stderr, moved.stderr
+            wait_for(dest.received, "the moved instance at the new destination")
+        finally:
+            serve.stop()

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import replace
@@ -78,6 +79,7 @@ class ServeService:
         self._queue_task: asyncio.Task[None] | None = None
         self._observer: Callable[[Event], None] | None = None
         self._config_stamp = _stamp(paths)
+        self._refresh_lock = threading.Lock()
         self._log_handler: BusLogHandler | None = None
         table = {**COMMANDS, **JOB_COMMANDS, **(commands or {})}
         self.control = ControlServer(paths, ControlContext(bus, self.status), table) if control else None
@@ -91,7 +93,8 @@ class ServeService:
             self.control.context.extras.update({"paths": self.paths, "config": self.config})
         try:
             self.archive = await loop.run_in_executor(None, Archive.open, self.paths, self.config)
-            self.scp = ScpContext(self.archive, self.config, report=self.bus.publish_threadsafe)
+            self.scp = ScpContext(self.archive, self.config, report=self.bus.publish_threadsafe,
+                                  nodes_source=self.refresh_nodes)
             self.dicom = DicomServer(self.scp)
             await loop.run_in_executor(None, self.dicom.start)
         except BaseException:
@@ -124,18 +127,22 @@ class ServeService:
         """Take the ``[nodes]`` of the config file if it changed since we read it (blocking).
 
         ``tui-pacs nodes add`` and the TUI's node form write the file while the
-        server runs; a job for a node added that way must still find it. Only the
-        nodes are taken: the local node (AE title, port) is what the server
-        listens with and stays as started.
+        server runs; a job for a node added that way must still find it, and so
+        must the SCP (its access policy, its C-MOVE destinations). Only the
+        nodes are taken: the local node (AE title, port, access policy) is what
+        the server listens with and stays as started.
         """
         stamp = _stamp(self.paths)
         if stamp == self._config_stamp or stamp is None:
             return self.config
         from tui_pacs.config.loader import load_config
 
-        fresh = load_config(self.paths.config_file)
-        self._config_stamp = stamp
-        self.config = replace(self.config, nodes=fresh.nodes)
+        with self._refresh_lock:  # asked from the loop and from the SCP's association threads
+            if stamp == self._config_stamp:
+                return self.config
+            fresh = load_config(self.paths.config_file)
+            self._config_stamp = stamp
+            self.config = replace(self.config, nodes=fresh.nodes)
         if self.queue is not None:
             self.queue.config = self.config
         log.info("nodes reloaded from %s: %s", self.paths.config_file, ", ".join(sorted(fresh.nodes)) or "none")

@@ -83,7 +83,7 @@ def handle_requested(event: Any, ctx: ScpContext) -> None:
     number = association_id(assoc)
     ctx.emit(AssociationRequested(association=number, peer_ae=calling, called_ae=called,
                                   address=peer.address, port=peer.port))
-    refusal = check_association(ctx.config, ctx.ae_title, calling, called, calling_valid=calling_valid,
+    refusal = check_association(ctx.current_config(), ctx.ae_title, calling, called, calling_valid=calling_valid,
                                 called_valid=called_valid, address=peer.address)
     if refusal is None:
         return

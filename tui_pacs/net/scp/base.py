@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +32,10 @@ class ScpContext:
     config: Config
     report: EventCallback = ignore_event
     ae_title: str = ""
+    nodes_source: Callable[[], Config] | None = None
+    """The configuration as it is now, for a server that outlives edits of its config file
+    (``tui-pacs nodes add`` while ``serve`` runs): asked for before the access policy and
+    C-MOVE destinations are looked up. None: :attr:`config` as given."""
     stats: dict[str, int] = field(default_factory=lambda: {"stored": 0, "refused": 0, "rejected": 0,
                                                            "accepted": 0, "finds": 0, "moves": 0,
                                                            "gets": 0})
@@ -49,9 +54,18 @@ class ScpContext:
     def count(self, name: str) -> None:
         self.stats[name] = self.stats.get(name, 0) + 1
 
+    def current_config(self) -> Config:
+        """:attr:`config`, refreshed from :attr:`nodes_source`; the last good one if that fails."""
+        if self.nodes_source is not None:
+            try:
+                self.config = self.nodes_source()
+            except Exception as exc:  # noqa: BLE001 - a broken file must not stop the server serving
+                log.warning("keeping the nodes as they were: %s", exc)
+        return self.config
+
     def node_for_ae(self, ae_title: str) -> RemoteNode | None:
         """The configured node with this AE title (the first, if several share it)."""
-        for node in self.config.nodes.values():
+        for node in self.current_config().nodes.values():
             if node.ae_title == ae_title:
                 return node
         return None
