@@ -102,3 +102,29 @@ def test_unknown_node_is_refused_at_submit(archive: Archive) -> None:
     queue = TransferQueue(archive, Config(local=LocalNode(ae_title="TUIPACS")))
     with pytest.raises(UnknownNode, match="no node named 'x'"):
         queue.submit("send", node="x")
+
+
+def test_job_ids_are_not_given_again_after_clear(archive: Archive) -> None:
+    store = JobStore(archive.index)
+    first, second = store.create("send", node="a"), store.create("send", node="a")
+    for job_id in (first, second):
+        store.claim(job_id, "me")
+        store.finish(job_id, "done")
+    assert store.clear_finished() == 2
+    third = store.create("send", node="a")
+    assert third > second  # not max(pk) + 1 of an empty table
+
+
+def test_a_v5_index_keeps_counting_from_its_last_job(tmp_path: Path) -> None:
+    import sqlite3
+
+    from tui_pacs.store.schema import MIGRATIONS, SCHEMA_VERSION, migrate
+
+    conn = sqlite3.connect(tmp_path / "v5.sqlite", isolation_level=None)
+    for version, script in enumerate(MIGRATIONS[:5], start=1):
+        conn.executescript(f"BEGIN;\n{script}\nPRAGMA user_version = {version};\nCOMMIT;")
+    conn.execute("INSERT INTO job (pk, kind, state, created_at) VALUES (41, 'send', 'done', 'T')")
+    assert migrate(conn) == 5
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert conn.execute("SELECT last FROM job_sequence").fetchone()[0] == 41
+    conn.close()

@@ -144,11 +144,14 @@ class JobStore:
     def create(self, kind: str, *, node: str = "", description: str = "", params: dict[str, Any] | None = None,
                total: int = 0, max_attempts: int = 3) -> int:
         with self.index.transaction() as conn:
-            cursor = conn.execute(
-                "INSERT INTO job (kind, state, node, description, params, total, max_attempts, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (kind, QUEUED, node, description, json.dumps(params or {}), total, max_attempts, now_iso()))
-            return int(cursor.lastrowid or 0)
+            conn.execute("UPDATE job_sequence SET last = last + 1")  # ids are never reused (schema v6)
+            (job_id,) = conn.execute("SELECT last FROM job_sequence").fetchone()
+            conn.execute(
+                "INSERT INTO job (pk, kind, state, node, description, params, total, max_attempts, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (job_id, kind, QUEUED, node, description, json.dumps(params or {}), total, max_attempts,
+                 now_iso()))
+            return int(job_id)
 
     def get(self, job_id: int) -> JobRow:
         row = self.index.connection().execute(f"{_SELECT} WHERE pk = ?", (job_id,)).fetchone()

@@ -222,7 +222,15 @@ CREATE INDEX study_num_series_idx ON study (num_series);
 CREATE INDEX study_num_instances_idx ON study (num_instances);
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5)
+_V6 = r"""
+-- Job ids are never given twice. The job table's INTEGER PRIMARY KEY takes max(pk) + 1, so
+-- after `jobs clear` removed the newest finished jobs their ids came back, and a script still
+-- holding "job 12" would act on someone else's job. The last id given is kept here instead.
+CREATE TABLE job_sequence (last INTEGER NOT NULL);
+INSERT INTO job_sequence (last) SELECT coalesce(max(pk), 0) FROM job;
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -164,24 +164,24 @@ def test_v4_index_migrates_to_v5_with_its_rows(tmp_path: Path) -> None:
                  "VALUES ('P1', 'Doe^Jo', 'DOE^JO', '19700101')")
     conn.execute("INSERT INTO study (patient_pk, study_uid, study_date, description) VALUES (1, '1.2.3', '20240101', 'X')")
     assert migrate(conn) == 4
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 5
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     names = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
     assert {"patient_birth_date_idx", "study_modalities_idx", "study_description_idx",
             "study_num_series_idx", "study_num_instances_idx"} <= names
     rows = fetch(conn, PageRequest(Level.STUDY).query(), (("PatientBirthDate", False),))
     assert uids(rows) == ["1.2.3"]
-    assert migrate(conn) == 5  # already current: nothing to do
+    assert migrate(conn) == SCHEMA_VERSION  # already current: nothing to do
     conn.close()
 
 
-def test_a_fresh_home_is_created_at_v5(tmp_path: Path) -> None:
+def test_a_fresh_home_is_created_at_the_current_version(tmp_path: Path) -> None:
     from tui_pacs.store.archive import Archive
 
     paths: Paths = resolve_paths(tmp_path / "fresh")
     paths.ensure()
     Archive.open(paths).close()
     conn = sqlite3.connect(paths.index_file)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == 5
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     conn.close()
 
 
