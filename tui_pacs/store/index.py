@@ -125,6 +125,12 @@ class Index:
         others, so each runs under a SAVEPOINT and its failure is returned in
         its place. A failure of the commit itself raises for the whole batch.
         """
+        if len(records) == 1:  # alone in its transaction: a failed row rolls it all back, no savepoint needed
+            try:
+                with self.transaction() as conn:
+                    return [self._add(conn, records[0], replace=replace)]
+            except StoreError as exc:
+                return [exc]
         results: list[AddOutcome | StoreError] = []
         with self.transaction() as conn:
             for record in records:
@@ -138,26 +144,26 @@ class Index:
         return results
 
     def _add(self, conn: sqlite3.Connection, record: InstanceRecord, *, replace: bool) -> AddOutcome:
-        existing = conn.execute(
-            "SELECT pk, path FROM instance WHERE sop_uid = ?", (record.sop_instance_uid,)
-        ).fetchone()
-        old_path = None
-        if existing is not None:
+        # One statement finds the instance and its three parents: each statement releases and retakes
+        # the interpreter lock, a thread switch when other associations are storing too.
+        instance_pk, old_path, patient_pk, study_pk, series_pk = conn.execute(_LOOKUP, (
+            record.sop_instance_uid, record.patient["patient_id"], record.patient["issuer"],
+            record.study["study_uid"], record.series["series_uid"])).fetchone()
+        if instance_pk is not None:
             if not replace:
-                return AddOutcome(inserted=False, duplicate=True, old_path=existing[1])
-            conn.execute("DELETE FROM instance WHERE pk = ?", (existing[0],))
-            old_path = existing[1]
-        patient_pk = _get_or_insert(conn, "patient", record.patient, ("patient_id", "issuer"))
-        study_pk = _get_or_insert(conn, "study", {**record.study, "patient_pk": patient_pk}, ("study_uid",))
-        series_pk = _get_or_insert(conn, "series", {**record.series, "study_pk": study_pk}, ("series_uid",))
-        row = {**record.instance, "series_pk": series_pk}
-        conn.execute(
-            f"INSERT INTO instance ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
-            tuple(row.values()),
-        )
-        if existing is not None:
+                return AddOutcome(inserted=False, duplicate=True, old_path=old_path)
+            conn.execute("DELETE FROM instance WHERE pk = ?", (instance_pk,))
+        if patient_pk is None:
+            patient_pk = _insert(conn, "patient", record.patient)
+        if study_pk is None:
+            study_pk = _insert(conn, "study", {**record.study, "patient_pk": patient_pk})
+        if series_pk is None:
+            series_pk = _insert(conn, "series", {**record.series, "study_pk": study_pk})
+        _insert(conn, "instance", {**record.instance, "series_pk": series_pk})
+        if instance_pk is not None:
             _drop_empty_parents(conn)
-        return AddOutcome(inserted=True, duplicate=existing is not None, old_path=old_path)
+        return AddOutcome(inserted=True, duplicate=instance_pk is not None,
+                          old_path=old_path if instance_pk is not None else None)
 
     def delete(self, query: Query) -> list[str]:
         """Delete everything matching ``query`` (at its level) and return the files to remove.
@@ -257,12 +263,13 @@ class Index:
         }
 
 
-def _get_or_insert(conn: sqlite3.Connection, table: str, values: dict[str, Any], unique: Sequence[str]) -> int:
-    where = " AND ".join(f"{col} = ?" for col in unique)
-    key = tuple(values[col] for col in unique)
-    row = conn.execute(f"SELECT pk FROM {table} WHERE {where}", key).fetchone()
-    if row is not None:
-        return int(row[0])
+_LOOKUP = """SELECT (SELECT pk FROM instance WHERE sop_uid = ?1), (SELECT path FROM instance WHERE sop_uid = ?1),
+    (SELECT pk FROM patient WHERE patient_id = ?2 AND issuer = ?3),
+    (SELECT pk FROM study WHERE study_uid = ?4), (SELECT pk FROM series WHERE series_uid = ?5)"""
+"""An instance's row (pk, path) and its parents' pks by their keys; NULL for each one missing."""
+
+
+def _insert(conn: sqlite3.Connection, table: str, values: dict[str, Any]) -> int:
     cursor = conn.execute(
         f"INSERT INTO {table} ({', '.join(values)}) VALUES ({', '.join('?' * len(values))})",
         tuple(values.values()),
