@@ -19,6 +19,7 @@ from pynetdicom import AE, _config
 from pynetdicom.association import Association
 from pynetdicom.dimse_primitives import C_ECHO, C_STORE
 from pynetdicom.presentation import build_context
+from pynetdicom.transport import AddressInformation
 
 from tui_pacs.net.fastpath import reactor
 
@@ -125,3 +126,26 @@ def test_a_failing_path_is_reported_to_the_reactor_and_nothing_more_is_answered(
     assert requests.empty()
     requests.put((CONTEXT_ID, store_request(2)))  # the association is being aborted
     assert [message_id for message_id, _ in path.seen] == [1] and queued(requests) == [2]
+
+
+def test_the_network_timeout_does_not_run_while_a_request_is_answered(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A slow flush on the DUL thread is not an idle peer: the reactor must not time the association out."""
+    seen: list[bool] = []
+
+    def slow_path(assoc: Any, request: Any, context: Any) -> bool:
+        seen.append(reactor._ended(assoc, answering=requests.answering))
+        return True
+
+    requests, _ = requests_queue(monkeypatch, Recorder())
+    requests._inline[C_STORE] = slow_path
+    assoc = requests._assoc
+    assoc.is_established = False  # no release or abort to look at
+    assoc.requestor.address_info = AddressInformation("127.0.0.1", 11112)
+    monkeypatch.setattr(assoc.dul, "is_alive", lambda: True)
+    monkeypatch.setattr(assoc.dul, "idle_timer_expired", lambda: True)  # the timeout has passed
+    killed: list[bool] = []
+    monkeypatch.setattr(assoc, "abort", lambda: killed.append(True))
+    monkeypatch.setattr(assoc, "kill", lambda: killed.append(True))
+    requests.put((CONTEXT_ID, store_request(1)))
+    assert seen == [False] and killed == []
+    assert reactor._ended(assoc, answering=requests.answering) and killed  # idle again: it ends

@@ -128,6 +128,8 @@ class _Requests(_SignallingQueue):
         self._outstanding = 0
         self.failed: BaseException | None = None
         """An inline path's exception; the reactor aborts the association on seeing it."""
+        self.answering = False
+        """A path is answering on the DUL thread right now."""
         self.answered_inline = 0
 
     def put(self, item: Any, block: bool = True, timeout: float | None = None) -> None:
@@ -151,6 +153,7 @@ class _Requests(_SignallingQueue):
         context = fast_context(assoc, msg, int(context_id))
         if context is None:
             return False
+        self.answering = True
         try:
             assoc.dimse.cancel_req = {}
             if not path(assoc, msg, context):
@@ -160,6 +163,9 @@ class _Requests(_SignallingQueue):
             self.failed = exc
             self._signal.set()
             return True
+        finally:
+            assoc.dul._idle_timer.restart()  # the wait for the peer's next request starts now
+            self.answering = False
         self.answered_inline += 1
         return True
 
@@ -186,12 +192,16 @@ def _run(assoc: Any, signal: threading.Event, requests: _Requests, paths: dict[t
                 _serve(assoc, msg, int(context_id), paths)
             finally:
                 requests.served()
-        if _ended(assoc):
+        if _ended(assoc, answering=requests.answering):
             return
 
 
-def _ended(assoc: Any) -> bool:
-    """pynetdicom's end-of-loop checks, in its order: peer release, abort, dead DUL, network timeout."""
+def _ended(assoc: Any, *, answering: bool = False) -> bool:
+    """pynetdicom's end-of-loop checks, in its order: peer release, abort, dead DUL, network timeout.
+
+    While the DUL thread answers a request (``answering``) the peer is waiting for us, not
+    idle: as when pynetdicom's reactor runs a handler, the network timeout is not looked at.
+    """
     if assoc.is_established and assoc.acse.is_release_requested():
         assoc.acse.send_release(is_response=True)
         log.debug("association released by the peer")
@@ -210,7 +220,7 @@ def _ended(assoc: Any) -> bool:
     if not assoc.dul.is_alive():
         assoc.kill()
         return True
-    if assoc.dul.idle_timer_expired():
+    if not answering and assoc.dul.idle_timer_expired():
         log.error("network timeout reached on association with %s", getattr(assoc.requestor, "address", "?"))
         if assoc.network_timeout_response == "A-RELEASE":
             assoc._is_paused = True
