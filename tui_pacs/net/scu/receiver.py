@@ -24,7 +24,7 @@ from tui_pacs.net.errors import NetError
 from tui_pacs.net.fastpath import reactor, store_reader
 from tui_pacs.net.scp.base import answers_fast
 from tui_pacs.net.scp.chunked import install_chunked_receive
-from tui_pacs.net.scp.fast import fast_c_store
+from tui_pacs.net.scp.fast import INLINE_PATHS, fast_c_store
 from tui_pacs.net.scu.association import quiet_pynetdicom
 from tui_pacs.net.scu.ingest import ReceivedCounts, store_received
 from tui_pacs.store.archive import Archive
@@ -49,9 +49,10 @@ def storage_receiver(local: LocalNode, archive: Archive, *, port: int | None = N
     def handle_open(event: Any) -> None:
         # An accepted association's EVT_CONN_OPEN fires before its threads start: no per-PDU
         # log formatting, DUL and reactor woken by work instead of 1 ms polling, and C-STOREs
-        # read and answered without pydicom, as the SCP does (net/fastpath, net/scp/fast.py).
+        # read and answered without pydicom, on the DUL thread, as the SCP does (net/fastpath,
+        # net/scp/fast.py).
         quiet_pynetdicom(event.assoc)
-        if reactor.install(event.assoc, {C_STORE: fast_c_store}):
+        if reactor.install(event.assoc, {C_STORE: fast_c_store}, INLINE_PATHS):
             store_reader.install(event.assoc)
 
     address = (bind or local.bind, port or local.port)
