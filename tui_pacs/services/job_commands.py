@@ -119,8 +119,7 @@ async def _submit(ctx: ControlContext, kind: str, node: str, description: str,
     def submit() -> dict[str, Any]:
         if refresh is not None:
             refresh()  # `nodes add` may have named a node since the server started
-        job_id = queue.submit(kind, node=node, description=description, params=params)
-        return dict(queue.store.get(job_id).to_dict())
+        return dict(queue.enqueue(kind, node=node, description=description, params=params).to_dict())
 
     return await asyncio.to_thread(submit)
 

@@ -94,16 +94,26 @@ class TransferQueue:
     def submit(self, kind: str, *, node: str = "", description: str = "", params: dict[str, object] | None = None,
                max_attempts: int = 3) -> int:
         """Queue a job and wake the dispatcher; returns the job id."""
+        return self.enqueue(kind, node=node, description=description, params=params, max_attempts=max_attempts).id
+
+    def enqueue(self, kind: str, *, node: str = "", description: str = "", params: dict[str, object] | None = None,
+                max_attempts: int = 3) -> JobRow:
+        """Queue a job and wake the dispatcher; returns the job as queued.
+
+        The row is read before the dispatcher is woken: read afterwards, it may
+        already be claimed, and a client would be told "running" for one run.
+        """
         if kind not in job_kinds.KINDS:
             raise TuiPacsError(f"unknown job kind {kind!r}")
         if kind in ("send", "move", "get"):
             job_kinds.node_named(self.config, node)
         job_id = self.store.create(kind, node=node, description=description, params=dict(params or {}),
                                    max_attempts=max_attempts)
+        row = self.store.get(job_id)
         self._wake_dispatcher()
         if self._loop is not None:
-            self._bridge(self._event(self.store.get(job_id)))
-        return job_id
+            self._bridge(self._event(row))
+        return row
 
     def _wake_dispatcher(self) -> None:
         """asyncio.Event is not thread-safe: from another thread, set it through the loop."""
