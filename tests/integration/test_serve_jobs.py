@@ -141,9 +141,12 @@ def test_cli_send_goes_on_in_the_server_when_the_cli_is_killed(server, slow_peer
     files = sample_files("local")[:5]
     env = dict(os.environ, TUI_PACS_HOME=str(home))
     # As in a terminal session: SIGHUP not ignored, whatever this test runner inherited (nohup).
-    client = subprocess.Popen([sys.executable, "-m", "tui_pacs", "send", "peer", *map(str, files)], cwd=REPO_ROOT,
-                              env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                              preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_DFL))
+    inherited = signal.signal(signal.SIGHUP, signal.SIG_DFL)
+    try:
+        client = subprocess.Popen([sys.executable, "-m", "tui_pacs", "send", "peer", *map(str, files)],
+                                  cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    finally:
+        signal.signal(signal.SIGHUP, inherited)
     try:
         started = wait_for(lambda: [j for j in ask(home, "jobs.list") if j["completed"] >= 1], "first instance sent")
         client.send_signal(signal.SIGHUP)  # what the SSH session's end does to it
