@@ -1,7 +1,7 @@
 """What the workstation's local database pane asks of the archive.
 
 Reads go through :class:`~tui_pacs.store.async_index.AsyncIndex` one page at
-a time (:func:`~tui_pacs.store.query.build_page` plus a ``count``, on two
+a time (:meth:`~tui_pacs.store.async_index.AsyncIndex.page` plus a ``count``, on two
 connections at once), so 100,000 studies scroll without ever being loaded. The page next to the one
 shown is found by seeking from its edge row's sort values (an index range,
 however deep), any other by offset (skipped over primary keys only). Deletes, exports and dumps are blocking disk work:
@@ -22,7 +22,7 @@ from tui_pacs.config.model import Config
 from tui_pacs.config.paths import Paths
 from tui_pacs.domain.attributes import UNIQUE_KEY, Level
 from tui_pacs.store.async_index import AsyncIndex
-from tui_pacs.store.query import SORT_KEY_PREFIX, Query, build_page, can_seek, row_to_record
+from tui_pacs.store.query import Query, can_seek
 
 if TYPE_CHECKING:  # pydicom comes with the archive; keep it off the first-frame path
     from tui_pacs.store.archive import Archive
@@ -149,22 +149,15 @@ class LocalBrowser:
                 after = near.last_key
             elif request.offset + request.limit == near.request.offset and request.offset > 0:
                 before = near.first_key  # (the first window is read from the top: it is the top)
-        select = build_page(query, order=order, limit=request.limit, offset=request.offset,
-                            after=after, before=before)
+        fetch = self._index.page(query, order=order, limit=request.limit, offset=request.offset,
+                                 after=after, before=before)
         if with_total:
             if self._counter is None:
                 self._counter = await AsyncIndex(self.paths.index_file).open()
-            fetched, total = await asyncio.gather(self._fetch(self._index, select.sql, select.params),
-                                                  self._counter.count(query))
+            (rows, first_key, last_key), total = await asyncio.gather(fetch, self._counter.count(query))
         else:
-            fetched, total = await self._fetch(self._index, select.sql, select.params), known_total
-        rows, first_key, last_key = _split_sort_keys(select.keys, fetched)
+            (rows, first_key, last_key), total = await fetch, known_total
         return Page(request, rows, total, first_key, last_key)
-
-    @staticmethod
-    async def _fetch(index: AsyncIndex, sql: str, params: Sequence[Any]) -> list[Any]:
-        async with index.conn.execute(sql, params) as cursor:
-            return list(await cursor.fetchall())
 
     # -- blocking actions, for thread workers ---------------------------------
 
@@ -200,18 +193,6 @@ class LocalBrowser:
 
         profile = media_profile(profile_name)
         return export_fileset(self.instance_files(level, uids), destination, profile, progress)
-
-
-def _split_sort_keys(keys: Sequence[str], fetched: Sequence[Any]
-                     ) -> tuple[list[dict[str, Any]], tuple[Any, ...], tuple[Any, ...]]:
-    """Records without the ``_sort`` columns, and the sort values of the first and last row."""
-    shown = [n for n, key in enumerate(keys) if not key.startswith(SORT_KEY_PREFIX)]
-    sort = [n for n, key in enumerate(keys) if key.startswith(SORT_KEY_PREFIX)]
-    names = [keys[n] for n in shown]
-    rows = [row_to_record(names, [row[n] for n in shown]) for row in fetched]
-    if not fetched:
-        return rows, (), ()
-    return rows, tuple(fetched[0][n] for n in sort), tuple(fetched[-1][n] for n in sort)
 
 
 def dump_tree(path: Path) -> TagTree:

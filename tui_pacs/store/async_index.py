@@ -14,7 +14,14 @@ from typing import Any
 
 import aiosqlite
 
-from tui_pacs.store.query import Query, build_count, build_select, row_to_record
+from tui_pacs.store.query import (
+    Query,
+    build_count,
+    build_page,
+    build_select,
+    row_to_record,
+    split_sort_keys,
+)
 
 
 class AsyncIndex:
@@ -55,6 +62,16 @@ class AsyncIndex:
         async with self.conn.execute(select.sql, select.params) as cursor:
             rows = await cursor.fetchall()
         return [row_to_record(select.keys, row) for row in rows]
+
+    async def page(self, query: Query, *, order: Sequence[tuple[str, bool]] | None = None, limit: int,
+                   offset: int = 0, after: Sequence[Any] | None = None, before: Sequence[Any] | None = None
+                   ) -> tuple[list[dict[str, Any]], tuple[Any, ...], tuple[Any, ...]]:
+        """A browser's page (:func:`~tui_pacs.store.query.build_page`): its records, and the
+        sort values of its first and last row, from which the pages beside it are sought."""
+        select = build_page(query, order=order, limit=limit, offset=offset, after=after, before=before)
+        async with self.conn.execute(select.sql, select.params) as cursor:
+            fetched = list(await cursor.fetchall())
+        return split_sort_keys(select.keys, fetched)
 
     async def count(self, query: Query) -> int:
         select = build_count(query)

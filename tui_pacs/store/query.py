@@ -379,6 +379,19 @@ def build_page(query: Query, *, order: Sequence[tuple[str, bool]] | None = None,
     return SqlQuery(sql, tuple(params), keys)
 
 
+def split_sort_keys(keys: Sequence[str], fetched: Sequence[Sequence[Any]]
+                    ) -> tuple[list[dict[str, Any]], tuple[Any, ...], tuple[Any, ...]]:
+    """The rows of a :func:`build_page` as records without their ``_sort`` columns, and the
+    sort values of the first and the last row (the anchors of the pages before and after)."""
+    shown = [n for n, key in enumerate(keys) if not key.startswith(SORT_KEY_PREFIX)]
+    sort = [n for n, key in enumerate(keys) if key.startswith(SORT_KEY_PREFIX)]
+    names = [keys[n] for n in shown]
+    rows = [row_to_record(names, [row[n] for n in shown]) for row in fetched]
+    if not fetched:
+        return rows, (), ()
+    return rows, tuple(fetched[0][n] for n in sort), tuple(fetched[-1][n] for n in sort)
+
+
 def row_to_record(keys: Sequence[str], row: Sequence[Any]) -> dict[str, Any]:
     """One result row as keyword -> value (None becomes an empty string for text keys)."""
     return {k: ("" if v is None and not k.startswith("_") and _is_text(k) else v) for k, v in zip(keys, row)}
