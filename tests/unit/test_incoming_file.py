@@ -41,3 +41,20 @@ def test_an_unwritable_directory_fails_at_finish_not_at_write(tmp_path: Path) ->
     assert incoming.write(b"dropped") == 7  # the association still reads the data set
     with pytest.raises(StoreError):
         incoming.finish()
+
+
+def test_a_received_file_is_released_once(tmp_path: Path) -> None:
+    """Closed and removed if the archive left it (a refusal), and forgotten: a second release,
+    by the next layer up, does nothing."""
+
+    class Request:
+        _dataset_file: chunked.IncomingFile | None = None
+
+    request = Request()
+    request._dataset_file = incoming = chunked.IncomingFile(str(tmp_path))
+    incoming.write(b"refused data set")
+    chunked.release_received_file(request)
+    assert request._dataset_file is None and not Path(incoming.name).exists()
+    with pytest.raises(ValueError):
+        incoming.fileno()  # closed
+    chunked.release_received_file(request)  # nothing left to do, no error

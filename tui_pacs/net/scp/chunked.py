@@ -280,3 +280,19 @@ def received_file(event: Any) -> Path | None:
         except OSError as exc:
             raise storage_error(exc) from exc
     return Path(path)
+
+
+def release_received_file(request: Any) -> None:
+    """Close a C-STORE's chunked-receive file and remove it if it is still there; once.
+
+    The archive has normally renamed it into place (or removed it on a
+    refusal). The request forgets the file, so whoever calls this next (the
+    fast path after the move receiver's handler, pynetdicom's Storage SCP)
+    has nothing left to do.
+    """
+    handle = getattr(request, "_dataset_file", None)
+    if handle is None:
+        return
+    request._dataset_file = None
+    handle.close()
+    Path(handle.name).unlink(missing_ok=True)

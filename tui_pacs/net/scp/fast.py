@@ -14,7 +14,6 @@ Little Endian) pynetdicom serves the request as before.
 from __future__ import annotations
 
 import logging
-import os
 import time
 from typing import Any, NamedTuple
 
@@ -25,6 +24,7 @@ from pynetdicom.dsutils import decode
 
 from tui_pacs.net.fastpath import dimse
 from tui_pacs.net.fastpath.reactor import FastPath
+from tui_pacs.net.scp.chunked import release_received_file
 from tui_pacs.net.scp.find import handle_c_find, serve_find
 
 log = logging.getLogger(__name__)
@@ -61,13 +61,7 @@ def fast_c_store(assoc: Any, req: Any, context: Any) -> bool:
     try:
         result = handler(_Event(assoc, req, context.as_tuple), *(args or ()))
     finally:
-        handle = getattr(req, "_dataset_file", None)
-        if handle is not None:  # as pynetdicom: the temporary file goes (ours was renamed into place)
-            handle.close()
-            try:
-                os.unlink(handle.name)
-            except OSError:
-                pass
+        release_received_file(req)  # as pynetdicom: the temporary file goes (ours was renamed into place)
     if not assoc.is_established:
         return True
     if isinstance(result, Dataset):

@@ -10,10 +10,9 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from tui_pacs.net.scp.chunked import received_file
+from tui_pacs.net.scp.chunked import received_file, release_received_file
 from tui_pacs.store.archive import Archive
 from tui_pacs.store.errors import OutOfResources, StoreError
 
@@ -39,10 +38,7 @@ def store_received(archive: Archive, event: Any, source_ae: str, counts: Receive
     finally:
         # A C-GET's sub-operations reach us through pynetdicom's requestor side, which, unlike
         # its Storage SCP, leaves the chunked-receive file open (and, on failure, in place).
-        handle = getattr(event.request, "_dataset_file", None)
-        if handle is not None:
-            handle.close()
-            Path(handle.name).unlink(missing_ok=True)
+        release_received_file(event.request)
 
 
 def _store(archive: Archive, event: Any, source_ae: str, counts: ReceivedCounts) -> int:
