@@ -25,16 +25,6 @@ from tui_pacs.services.queue import INTERRUPTED, TransferQueue
 from tui_pacs.store.archive import Archive
 from tui_pacs.store.jobs import JobStore
 
-
-@pytest.fixture
-def archive(tmp_path: Path) -> Any:
-    archive = Archive(tmp_path / "index.sqlite", tmp_path / "store")
-    archive.files.ensure()
-    archive.index.open()
-    yield archive
-    archive.close()
-
-
 CONFIG = Config(local=LocalNode(ae_title="TUIPACS"),
                 nodes={"peer": RemoteNode("peer", "PEER", "127.0.0.1", 1)})
 

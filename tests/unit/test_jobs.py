@@ -9,17 +9,9 @@ import pytest
 
 from tests.support.tools import free_port
 from tui_pacs.config.model import Config, LocalNode, RemoteNode, Timeouts
+from tui_pacs.services.queue import TransferQueue, backoff
 from tui_pacs.store.archive import Archive
 from tui_pacs.store.jobs import JobStateError, JobStore, owner_alive, this_owner
-from tui_pacs.services.queue import TransferQueue, backoff
-
-
-@pytest.fixture
-def archive(tmp_path: Path) -> Archive:
-    archive = Archive(tmp_path / "index.sqlite", tmp_path / "store")
-    archive.files.ensure()
-    archive.index.open()
-    return archive
 
 
 def test_claim_respects_the_per_node_limit(archive: Archive) -> None:
