@@ -104,7 +104,11 @@ def missing_type1(sop_class_uid: str, transfer_syntax: str, found: DataSetSurvey
 
 
 def discard_meta_elements(path: Path, found: DataSetSurvey, transfer_syntax: str) -> None:
-    """Rewrite ``path`` (fsynced, same name) without the data set's group 0002 elements."""
+    """Rewrite ``path`` (same name) without the data set's group 0002 elements.
+
+    Not flushed here: like every received file, it is made durable with its
+    batch when the archive places it (``store.group_commit``).
+    """
     spans = [(start, end) for _, start, end in found.meta_elements]
     deflated = encoding(transfer_syntax)[2]
     fd, name = tempfile.mkstemp(prefix="in-", suffix=".part", dir=path.parent)
@@ -120,8 +124,6 @@ def discard_meta_elements(path: Path, found: DataSetSurvey, transfer_syntax: str
             else:
                 for piece in _without(data_set, spans):
                     out.write(piece)
-            out.flush()
-            os.fsync(out.fileno())
         os.replace(name, path)
     except OSError as exc:
         Path(name).unlink(missing_ok=True)
