@@ -153,3 +153,19 @@ async def test_stopping_the_queue_requeues_a_running_job_but_keeps_a_cancel(
     assert store.get(cancelled).state == "cancelled"
     resumed = store.get(interrupted)
     assert (resumed.state, resumed.error, resumed.owner) == ("queued", INTERRUPTED, "")
+
+
+async def test_a_command_waits_for_the_server_to_finish_starting(archive: Archive, tmp_path: Path) -> None:
+    """The control socket opens before the archive and the queue (it is the per-home lock): a
+    job command in that window waits for them instead of answering that there is no queue."""
+    server = Server(archive, tmp_path)
+    queue = server.context.extras.pop("queue")
+    server.context.ready.clear()
+    assert (await server("ping"))["result"] == "pong"  # answers while starting
+    shown = asyncio.create_task(server("jobs.list"))
+    await asyncio.sleep(0.05)
+    assert not shown.done()
+    server.context.extras["queue"] = queue
+    server.context.ready.set()
+    reply = await asyncio.wait_for(shown, 5)
+    assert reply["ok"], reply

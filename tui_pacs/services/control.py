@@ -55,6 +55,12 @@ class ControlError(TuiPacsError):
     title = "Control socket"
 
 
+def _set_event() -> asyncio.Event:
+    event = asyncio.Event()
+    event.set()
+    return event
+
+
 @dataclass
 class ControlContext:
     """What command handlers can reach: the bus, the server's status, anything plugged in."""
@@ -63,6 +69,13 @@ class ControlContext:
     status: Callable[[], dict[str, Any]] = dict
     extras: dict[str, Any] = field(default_factory=dict)
     """Services the command handlers of other parts need (the job queue, the archive)."""
+    ready: asyncio.Event = field(default_factory=_set_event)
+    """Set once the services behind the commands are there. The socket is opened first (it is
+    the one-server-per-home lock), so a command arriving while the server still opens its
+    archive waits for it instead of being told the queue is missing."""
+
+    async def until_ready(self) -> None:
+        await self.ready.wait()
 
 
 CommandHandler = Callable[[dict[str, Any], ControlContext], Awaitable[Any]]
@@ -182,6 +195,8 @@ class ControlServer:
             return {**reply, "ok": False, "error": f"unknown command {name!r}",
                     "commands": sorted(self.commands)}
         try:
+            if handler is not _ping:
+                await self.context.until_ready()
             return {**reply, "ok": True, "result": await handler(request, self.context)}
         except TuiPacsError as exc:
             return {**reply, "ok": False, "error": exc.message, "title": exc.title}

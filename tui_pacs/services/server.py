@@ -89,6 +89,7 @@ class ServeService:
         loop = asyncio.get_running_loop()
         self.paths.ensure()
         if self.control is not None:
+            self.control.context.ready.clear()
             await self.control.start()
             self.control.context.extras.update({"paths": self.paths, "config": self.config})
         try:
@@ -107,6 +108,8 @@ class ServeService:
         if self.run_queue:
             self._start_queue()
         self.started_at = time.time()
+        if self.control is not None:
+            self.control.context.ready.set()
         local = self.config.local
         self.bus.publish(ServerStarted(ae_title=local.ae_title, address=local.bind, port=self.dicom.port))
 
