@@ -58,3 +58,48 @@ def test_a_received_file_is_released_once(tmp_path: Path) -> None:
     with pytest.raises(ValueError):
         incoming.fileno()  # closed
     chunked.release_received_file(request)  # nothing left to do, no error
+
+
+class _Event:
+    """The parts of a C-STORE event :func:`chunked.received_file` reads."""
+
+    def __init__(self, incoming: chunked.IncomingFile) -> None:
+        self.request = type("Request", (), {})()
+        self.request._dataset_file = incoming
+        self.request._dataset_path = incoming.name
+
+
+def test_a_small_data_set_is_handed_over_with_its_bytes(tmp_path: Path) -> None:
+    """Written by one write(2) at the end: the taker gets the bytes and the size with the path,
+    so nothing reads the file back; once handed over, releasing it leaves it to the taker."""
+    incoming = chunked.IncomingFile(str(tmp_path))
+    for piece in (b"\x00" * 128, b"DICM", b"meta", b"data set"):
+        incoming.write(piece)
+    received = chunked.received_file(_Event(incoming))
+    assert received is not None
+    whole = b"\x00" * 128 + b"DICMmetadata set"
+    assert received.content == whole and received.size == len(whole)
+    assert received.path.read_bytes() == whole
+    chunked.release_received_file(incoming_request := _Event(incoming).request)
+    assert incoming_request._dataset_file is None and received.path.exists()
+
+
+def test_a_large_data_set_is_handed_over_without_its_bytes(tmp_path: Path) -> None:
+    """Written in several write(2)s as it arrived: only the file holds it all."""
+    incoming = chunked.IncomingFile(str(tmp_path))
+    pieces = [bytes([n]) * 40_000 for n in range(5)]
+    for piece in pieces:
+        incoming.write(piece)
+        incoming.file.flush()  # as pynetdicom's own reader does after each fragment
+    received = chunked.received_file(_Event(incoming))
+    assert received is not None
+    assert received.content is None and received.size == 200_000
+    assert received.path.read_bytes() == b"".join(pieces)
+
+
+def test_a_file_not_handed_over_is_removed_on_release(tmp_path: Path) -> None:
+    incoming = chunked.IncomingFile(str(tmp_path))
+    incoming.write(b"never taken")
+    event = _Event(incoming)
+    chunked.release_received_file(event.request)
+    assert not Path(incoming.name).exists()

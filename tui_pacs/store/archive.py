@@ -96,20 +96,22 @@ class Archive:
             self._usage = None
 
     def ingest_file(self, temporary: Path, *, source_ae: str = "", header: Header | None = None,
-                    transfer_syntax: str | None = None) -> StoredInstance:
+                    transfer_syntax: str | None = None, size: int | None = None) -> StoredInstance:
         """Store a Part 10 file written to :attr:`incoming_dir`; consume it.
 
         The file need not be flushed: it is made durable here, with whatever
         other instances are being stored at the same moment (group commit).
 
         ``header`` may be given when the caller has already parsed it (the
-        C-STORE path); otherwise the file's header is read here. On any
+        C-STORE path); otherwise the file's header is read here. So may the
+        file's ``size``, when the caller wrote it. On any
         failure the temporary file is removed and the exception propagates.
         """
         try:
             if header is None:
                 header = read_any_header(temporary, transfer_syntax)
-            size = temporary.stat().st_size
+            if size is None:
+                size = temporary.stat().st_size
             record = record_from_header(header, source_ae=source_ae, file_size=size,
                                         transfer_syntax=transfer_syntax)
             return self._place(temporary, record)

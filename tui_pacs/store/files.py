@@ -13,37 +13,24 @@ indexed name.
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import errno
 import os
 import shutil
 import tempfile
 import threading
-from collections.abc import Callable, Iterable, Sequence
+import time
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import BinaryIO, cast
+from typing import BinaryIO, NamedTuple
 
 from tui_pacs.domain.uids import require_uid
+from tui_pacs.store import syscalls
 from tui_pacs.store.errors import OutOfResources, StoreError
 
 INCOMING = ".incoming"
+PLENTY_FREE = 4 << 30
+FREE_SPACE_TTL = 0.5
 _COPY_CHUNK = 1 << 20
-
-
-def _load_syncfs() -> Callable[[int], int] | None:
-    """libc's syncfs(2), if this is Linux: one flush for a whole batch instead of one fsync per file."""
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        function = libc.syncfs
-    except (OSError, AttributeError):
-        return None
-    function.argtypes = [ctypes.c_int]
-    function.restype = ctypes.c_int
-    return cast(Callable[[int], int], function)
-
-
-_syncfs: Callable[[int], int] | None | bool = False  # False: not looked up yet (no work at import time)
 
 
 def _fsync_dir(directory: Path) -> None:
@@ -60,6 +47,16 @@ def _storage_error(exc: OSError, what: str) -> StoreError:
     return StoreError(f"cannot store {what}: {exc.strerror or exc}")
 
 
+class Placement(NamedTuple):
+    """Where :meth:`FileStore.place` put a file."""
+
+    path: Path
+    changed: list[Path]
+    """Directories whose entries changed."""
+    fresh: bool
+    """The name was new (False: an older file under it was replaced)."""
+
+
 class FileStore:
     """Owns the directory tree of instance files."""
 
@@ -68,6 +65,7 @@ class FileStore:
         self.incoming = root / INCOMING
         self._root_fd: int | None = None
         self._root_lock = threading.Lock()
+        self._free = (0, 0.0)  # (bytes free, when asked)
 
     def ensure(self) -> None:
         self.incoming.mkdir(parents=True, exist_ok=True)
@@ -128,28 +126,39 @@ class FileStore:
 
         return self.write_temporary(chunks(), sync=sync)
 
-    def place(self, temporary: Path, relative: str) -> tuple[Path, list[Path]]:
+    def place(self, temporary: Path, relative: str) -> Placement:
         """Rename a temporary file to its final name, nothing flushed yet.
 
-        Returns the final path and the directories whose entries changed, for
-        the caller to make durable, a whole batch at once, with
-        :meth:`make_durable`. Raises OSError; the caller cleans up.
+        Returns where it went, the directories whose entries changed (for the
+        caller to make durable, a whole batch at once, with
+        :meth:`make_durable`) and whether the name was new. A file already
+        under the name (an instance stored again) is replaced only once the
+        new bytes are on disk: a crash must not leave an indexed name over
+        lost data. The common case costs one call: a rename that refuses to
+        replace, and a missing series directory is made only when it fails
+        for want of it. Raises OSError; the caller cleans up.
         """
         target = self.root / relative
-        created = not target.parent.exists()
-        if created:
-            target.parent.mkdir(parents=True, exist_ok=True)
+        created = False
         try:
-            os.replace(temporary, target)
+            try:
+                fresh = syscalls.rename_noreplace(temporary, target)
+            except FileNotFoundError:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                created = True
+                fresh = syscalls.rename_noreplace(temporary, target)
+            if not fresh:
+                self.fsync(temporary)
+                os.replace(temporary, target)
         except OSError as exc:
             if exc.errno != errno.EXDEV:
                 raise
             # Received on another filesystem (another archive's incoming directory): copy first.
-            os.replace(self._copy_in(temporary), target)
+            return self.place(self._copy_in(temporary), relative)
         changed = [target.parent]
         if created:
             changed += [target.parent.parent, self.root]
-        return target, changed
+        return Placement(target, changed, fresh)
 
     def make_durable(self, files: Sequence[Path], directories: Iterable[Path]) -> None:
         """Flush a batch of placed files: their data and their directory entries.
@@ -192,18 +201,13 @@ class FileStore:
         descriptor opened just before the call could miss the failed
         background writeback of a file written earlier.
         """
-        global _syncfs
-        if _syncfs is False:
-            _syncfs = _load_syncfs()
-        if not callable(_syncfs):
-            return False
         with self._root_lock:
             if self._root_fd is None:
                 self._root_fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY)
-            if _syncfs(self._root_fd) != 0:
-                code = ctypes.get_errno()
-                raise _storage_error(OSError(code, os.strerror(code)), "a batch of instances")
-        return True
+            try:
+                return syscalls.syncfs(self._root_fd)
+            except OSError as exc:
+                raise _storage_error(exc, "a batch of instances") from exc
 
     def close(self) -> None:
         """Release the descriptor kept for syncfs."""
@@ -243,5 +247,19 @@ class FileStore:
         return total
 
     def free_bytes(self) -> int:
-        """Free space where the store lives (asked on every C-STORE: one statvfs, nothing else)."""
-        return shutil.disk_usage(self.root).free
+        """Free space where the store lives (asked before every received instance is placed).
+
+        With plenty free (:data:`PLENTY_FREE`), the last answer stands for
+        :data:`FREE_SPACE_TTL` seconds: a statvfs per instance is a system
+        call, and each releases the interpreter lock to the other
+        associations; no sender fills gigabytes in that time. Closer to full
+        it is asked every time. (A disk that fills anyway fails the write,
+        ENOSPC, which is refused with A700 all the same.)
+        """
+        now = time.monotonic()
+        free, asked = self._free
+        if free > PLENTY_FREE and now - asked < FREE_SPACE_TTL:
+            return free
+        free = shutil.disk_usage(self.root).free
+        self._free = (free, now)
+        return free

@@ -142,12 +142,7 @@ class GroupCommit:
                 return
             self._in_flight[relative] = item
         try:
-            item.fresh = not self.files.absolute(relative).exists()
-            if not item.fresh:
-                # Replacing a file under an indexed name: its new bytes must be durable before
-                # the rename can be, or a crash could leave the old row pointing at lost data.
-                self.files.fsync(item.temporary)
-            item.placed, item.changed = self.files.place(item.temporary, relative)
+            item.placed, item.changed, item.fresh = self.files.place(item.temporary, relative)
         except OSError as exc:
             self.files.discard(item.temporary)
             with self._condition:

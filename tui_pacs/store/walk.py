@@ -21,6 +21,7 @@ the caller then stores what was sent and lets the header reader judge it.
 from __future__ import annotations
 
 import functools
+import io
 import struct
 import zlib
 from collections.abc import Callable, Iterable
@@ -84,18 +85,19 @@ def data_set_offset(head: bytes) -> int:
 
 
 def survey(path: Path, transfer_syntax: str | None = None, watch: Iterable[int] = (),
-           keep: frozenset[int] = frozenset()) -> DataSetSurvey | None:
+           keep: frozenset[int] = frozenset(), *, content: bytes | None = None) -> DataSetSurvey | None:
     """Walk the data set of the Part 10 file at ``path``; None if it cannot be followed.
 
     ``transfer_syntax`` is the one the data set is encoded in (a C-STORE's
     presentation context); without it the file's own (0002,0010) is read.
+    ``content``, when given, is the whole file, walked instead of reading it.
     """
     watched = frozenset(watch)
     meta: list[tuple[int, int, int]] = []
     valued: set[int] = set()
     values: dict[int, tuple[bytes, bytes]] = {}
     try:
-        with open(path, "rb", buffering=0) as handle:
+        with io.BytesIO(content) if content is not None else open(path, "rb", buffering=0) as handle:
             head = handle.read(_BUFFER)
             offset = data_set_offset(head)
             if transfer_syntax is None:

@@ -108,3 +108,15 @@ def test_person_names_as_pydicom_reads_them(raw: bytes, charset: bytes) -> None:
     multiple = isinstance(reference, MultiValue)
     expected = "\\".join(str(v) for v in reference) if multiple else str(reference).strip()
     assert header.text("PatientName") == expected
+
+
+def test_the_walk_reads_bytes_in_memory_as_it_reads_the_file() -> None:
+    """A small received data set is walked from the bytes just written (``content``), not the file."""
+    from tui_pacs.store.walk import survey
+
+    walked = 0
+    for path in (p for p in CORPUS if _is_part10(p)):
+        from_file = survey(path, None, (0x00020010,), keep=KEPT_TAGS)
+        assert survey(path, None, (0x00020010,), keep=KEPT_TAGS, content=path.read_bytes()) == from_file, path
+        walked += from_file is not None
+    assert walked > 100

@@ -36,6 +36,7 @@ import os
 import secrets
 import struct
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -144,6 +145,14 @@ class IncomingFile:
     def __init__(self, directory: str) -> None:
         self.file = self  # pynetdicom calls ``.file.flush()`` after each fragment
         self.error: OSError | None = None
+        self.size = 0
+        """Bytes written to the file (or queued for it)."""
+        self.content: bytes | None = None
+        """The whole file, when it was written by one write(2) at :meth:`finish` (a small data
+        set): whoever reads the data set next need not read the file back."""
+        self.handed_over = False
+        """Set by :func:`received_file`: the file is the caller's to place or remove."""
+        self._flushed = False
         self._pending: list[bytes] = []
         self._pending_size = 0
         self._fd: int | None = None
@@ -158,6 +167,7 @@ class IncomingFile:
         if self.error is None:
             self._pending.append(bytes(data))
             self._pending_size += len(data)
+            self.size += len(data)
             if self._pending_size >= _SMALL_WRITES:
                 self.flush()
         return len(data)
@@ -169,6 +179,8 @@ class IncomingFile:
         data = self._pending[0] if len(self._pending) == 1 else b"".join(self._pending)
         self._pending.clear()
         self._pending_size = 0
+        self.content = None if self._flushed else data
+        self._flushed = True
         view = memoryview(data)
         try:
             while view:
@@ -207,6 +219,7 @@ class IncomingFile:
 
     def _fail(self, exc: OSError) -> None:
         self.error = exc
+        self.content = None
         self._pending.clear()
         self._pending_size = 0
         log.warning("cannot write the data set being received (%s); dropping the rest of it",
@@ -257,7 +270,17 @@ def installed_dir() -> Path | None:
     return _installed
 
 
-def received_file(event: Any) -> Path | None:
+@dataclass(frozen=True)
+class ReceivedFile:
+    """A received data set's Part 10 temporary file, handed to whoever stores it."""
+
+    path: Path
+    size: int
+    content: bytes | None = None
+    """The file's bytes when they are still in memory (a small data set), else None."""
+
+
+def received_file(event: Any) -> ReceivedFile | None:
     """The written Part 10 temporary file of a C-STORE received in chunked mode, or None.
 
     The file is complete but not yet flushed to disk; :meth:`Archive.ingest_file`
@@ -266,6 +289,9 @@ def received_file(event: Any) -> Path | None:
     Raises :class:`OutOfResources` when the disk filled while the data set
     arrived (nothing of it is left on disk), :class:`StoreError` for any
     other write failure.
+
+    From here on the file is the caller's: it places it in the archive or
+    removes it, whatever happens (:func:`release_received_file` leaves it).
     """
     request = event.request
     handle = getattr(request, "_dataset_file", None)
@@ -274,19 +300,22 @@ def received_file(event: Any) -> Path | None:
         return None
     if isinstance(handle, IncomingFile):
         handle.finish()
-    else:  # pynetdicom's own temporary file (chunked receive turned on by someone else)
-        try:
-            handle.flush()
-        except OSError as exc:
-            raise storage_error(exc) from exc
-    return Path(path)
+        handle.handed_over = True
+        return ReceivedFile(Path(path), handle.size, handle.content)
+    try:  # pynetdicom's own temporary file (chunked receive turned on by someone else)
+        handle.flush()
+        return ReceivedFile(Path(path), os.fstat(handle.fileno()).st_size)
+    except OSError as exc:
+        raise storage_error(exc) from exc
 
 
 def release_received_file(request: Any) -> None:
-    """Close a C-STORE's chunked-receive file and remove it if it is still there; once.
+    """Close a C-STORE's chunked-receive file and remove it unless it was handed over; once.
 
-    The archive has normally renamed it into place (or removed it on a
-    refusal). The request forgets the file, so whoever calls this next (the
+    A file :func:`received_file` handed over has been renamed into place or
+    removed by its taker; looking for it again would cost an unlink (a lock
+    on the incoming directory, which every association creates files in) per
+    instance. The request forgets the file, so whoever calls this next (the
     fast path after the move receiver's handler, pynetdicom's Storage SCP)
     has nothing left to do.
     """
@@ -295,4 +324,5 @@ def release_received_file(request: Any) -> None:
         return
     request._dataset_file = None
     handle.close()
-    Path(handle.name).unlink(missing_ok=True)
+    if not getattr(handle, "handed_over", False):
+        Path(handle.name).unlink(missing_ok=True)

@@ -66,16 +66,22 @@ class Inspection:
     warnings: list[StoreWarning]
     header: RawHeader | None
     """The attributes the index holds, read on the same walk (None if it could not be followed)."""
+    rewritten: bool = False
+    """The file was rewritten (B006: File Meta elements taken out of the data set)."""
 
 
-def inspect(path: Path, sop_class_uid: str, transfer_syntax: str) -> Inspection:
+def inspect(path: Path, sop_class_uid: str, transfer_syntax: str, *,
+            content: bytes | None = None) -> Inspection:
     """Check the received file at ``path``, fix what B006 covers, and read its header.
+
+    ``content`` is the file's bytes when the caller still holds them (a small
+    data set just written): the walk reads them instead of the file.
 
     Raises :class:`~tui_pacs.store.errors.OutOfResources` (or another
     StoreError) when the file cannot be rewritten. A data set the walk cannot
     follow gets no warning here: the header reader judges it next.
     """
-    found = survey(path, transfer_syntax, WATCHED, keep=KEPT_TAGS)
+    found = survey(path, transfer_syntax, WATCHED, keep=KEPT_TAGS, content=content)
     if found is None:
         return Inspection([], None)
     warnings: list[StoreWarning] = []
@@ -90,7 +96,7 @@ def inspect(path: Path, sop_class_uid: str, transfer_syntax: str) -> Inspection:
     if missing:
         warnings.append(StoreWarning(DATA_SET_DOES_NOT_MATCH_SOP_CLASS,
                                      f"image lacks Type 1 {', '.join(missing)}"))
-    return Inspection(warnings, from_survey(found))
+    return Inspection(warnings, from_survey(found), rewritten=bool(found.meta_elements))
 
 
 def missing_type1(sop_class_uid: str, transfer_syntax: str, found: DataSetSurvey) -> list[str]:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 from enum import IntEnum
-from pathlib import Path
 from typing import Any
 
 from pydicom.dataset import Dataset
@@ -27,7 +26,7 @@ from tui_pacs.domain.errors import TuiPacsError
 from tui_pacs.domain.events import InstanceRefused, InstanceStored
 from tui_pacs.domain.uids import is_valid_uid, printable
 from tui_pacs.net.scp.base import ScpContext, answers_fast, association_id, peer_of
-from tui_pacs.net.scp.chunked import received_file
+from tui_pacs.net.scp.chunked import ReceivedFile, received_file
 from tui_pacs.net.scp.received import inspect
 from tui_pacs.store.errors import NotDicom, OutOfResources
 from tui_pacs.store.extract import Header, read_header
@@ -71,16 +70,16 @@ def _response(status: StoreStatus, comment: str) -> Dataset:
     return rsp
 
 
-def _received_path(event: Any) -> Path:
+def _received(event: Any) -> ReceivedFile:
     """The received file, written (chunked receive is always on for the SCP).
 
     A write that failed while the data set arrived raises here: OutOfResources
     (A700) for a full disk, another StoreError (0110) otherwise.
     """
-    path = received_file(event)
-    if path is None:
+    received = received_file(event)
+    if received is None:
         raise StoreRefusal(StoreStatus.PROCESSING_FAILURE, "chunked receive is not installed")
-    return path
+    return received
 
 
 def _check_header(header: Header, abstract_syntax: str, affected_uid: str) -> None:
@@ -101,19 +100,22 @@ def store_received(event: Any, ctx: ScpContext, source_ae: str) -> StoredInstanc
     """Durably store and index the data set of one C-STORE; raise on any failure."""
     context = event.context
     request = event.request
-    path = _received_path(event)
+    received = _received(event)
+    path = received.path
     abstract_syntax, transfer_syntax = str(context.abstract_syntax), str(context.transfer_syntax)
     try:
         affected = str(request.AffectedSOPInstanceUID or "")
-        inspection = inspect(path, abstract_syntax, transfer_syntax)
+        inspection = inspect(path, abstract_syntax, transfer_syntax, content=received.content)
         warnings = inspection.warnings
         header = inspection.header or read_header(path)
         _check_header(header, abstract_syntax, affected)
     except BaseException:
         path.unlink(missing_ok=True)
         raise
+    # B006 may have rewritten the file without some elements: then its size is asked again.
+    size = None if inspection.rewritten else received.size
     stored = ctx.archive.ingest_file(path, source_ae=source_ae, header=header,
-                                     transfer_syntax=transfer_syntax)
+                                     transfer_syntax=transfer_syntax, size=size)
     if warnings and not (stored.duplicate and not stored.replaced):  # an ignored duplicate kept the old file
         stored = replace(stored, warnings=(*stored.warnings, *warnings))
     return stored

@@ -45,12 +45,13 @@ def _store(archive: Archive, event: Any, source_ae: str, counts: ReceivedCounts)
     try:
         # With chunked receive on in this process (an SCP runs beside us), the data set is already
         # in a Part 10 temporary file; otherwise it is in memory. Either way the archive flushes it.
-        temporary = received_file(event)
-        if temporary is None:
+        received = received_file(event)
+        if received is None:
             data = event.encoded_dataset()  # preamble, file meta and the data set as sent
-            temporary = archive.files.write_temporary([data], sync=False)
-        size = temporary.stat().st_size
-        stored = archive.ingest_file(temporary, source_ae=source_ae)
+            temporary, size = archive.files.write_temporary([data], sync=False), len(data)
+        else:
+            temporary, size = received.path, received.size
+        stored = archive.ingest_file(temporary, source_ae=source_ae, size=size)
     except OutOfResources as exc:
         log.error("refused an instance from %s: %s", source_ae, exc)
         status = 0xA700

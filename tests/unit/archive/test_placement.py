@@ -1,0 +1,91 @@
+"""Putting a received file in its place: rename without replacing (store/syscalls), the file
+store's placement, and its free-space answer."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tui_pacs.store import files as files_module
+from tui_pacs.store import syscalls
+from tui_pacs.store.files import FileStore
+
+
+@pytest.fixture(params=["renameat2", "portable"])
+def way(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Both ways rename_noreplace works: renameat2(2), and a look then a rename where it is missing."""
+    if request.param == "portable":
+        monkeypatch.setattr(syscalls, "_noreplace_works", False)
+    else:
+        assert syscalls._renameat2() is not None, "this Linux has renameat2"
+    return str(request.param)
+
+
+def test_rename_noreplace_moves_to_a_free_name(tmp_path: Path, way: str) -> None:
+    source, target = tmp_path / "a.part", tmp_path / "b.dcm"
+    source.write_bytes(b"new")
+    assert syscalls.rename_noreplace(source, target) is True
+    assert not source.exists() and target.read_bytes() == b"new"
+
+
+def test_rename_noreplace_leaves_a_taken_name_alone(tmp_path: Path, way: str) -> None:
+    source, target = tmp_path / "a.part", tmp_path / "b.dcm"
+    source.write_bytes(b"new")
+    target.write_bytes(b"old")
+    assert syscalls.rename_noreplace(source, target) is False
+    assert source.read_bytes() == b"new" and target.read_bytes() == b"old"
+
+
+def test_rename_noreplace_into_a_missing_directory_raises(tmp_path: Path, way: str) -> None:
+    source = tmp_path / "a.part"
+    source.write_bytes(b"new")
+    with pytest.raises(FileNotFoundError):
+        syscalls.rename_noreplace(source, tmp_path / "missing" / "b.dcm")
+    assert source.exists()
+
+
+def test_place_makes_the_series_directory_and_reports_what_changed(tmp_path: Path) -> None:
+    store = FileStore(tmp_path / "store")
+    store.ensure()
+    first = store.incoming / "1.part"
+    first.write_bytes(b"one")
+    placed = store.place(first, "1.2/1.2.3/1.2.3.4.dcm")
+    assert placed.fresh and placed.path.read_bytes() == b"one"
+    assert placed.changed == [store.root / "1.2/1.2.3", store.root / "1.2", store.root]
+    second = store.incoming / "2.part"
+    second.write_bytes(b"two")
+    beside = store.place(second, "1.2/1.2.3/1.2.3.5.dcm")
+    assert beside.fresh and beside.changed == [store.root / "1.2/1.2.3"]  # the directory was there
+
+
+def test_place_over_an_existing_file_replaces_it(tmp_path: Path) -> None:
+    store = FileStore(tmp_path / "store")
+    store.ensure()
+    for content in (b"first", b"second"):
+        temporary = store.incoming / "x.part"
+        temporary.write_bytes(content)
+        placed = store.place(temporary, "1.2/1.2.3/1.2.3.4.dcm")
+    assert placed.fresh is False and placed.path.read_bytes() == b"second"
+    assert list(store.incoming.iterdir()) == []
+
+
+def test_free_space_is_asked_again_when_it_runs_short(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With plenty free the answer stands for a moment; near full, every placement asks."""
+    store = FileStore(tmp_path)
+    answers = iter([10 << 30, 1 << 30, 1 << 30, 5 << 20])
+    asked: list[int] = []
+
+    def disk_usage(path: os.PathLike[str]) -> object:
+        asked.append(1)
+        return type("Usage", (), {"free": next(answers)})()
+
+    monkeypatch.setattr(files_module.shutil, "disk_usage", disk_usage)
+    assert store.free_bytes() == 10 << 30
+    assert store.free_bytes() == 10 << 30 and len(asked) == 1  # plenty: the last answer stands
+    monkeypatch.setattr(files_module, "FREE_SPACE_TTL", 0.0)
+    assert store.free_bytes() == 1 << 30 and len(asked) == 2
+    monkeypatch.setattr(files_module, "FREE_SPACE_TTL", 60.0)
+    assert store.free_bytes() == 1 << 30 and len(asked) == 3  # under PLENTY_FREE: asked every time
+    assert store.free_bytes() == 5 << 20 and len(asked) == 4
