@@ -122,18 +122,23 @@ class Archive:
     def _place(self, temporary: Path, record: InstanceRecord) -> StoredInstance:
         relative = FileStore.relative_path(record.study_uid, record.series_uid, record.sop_instance_uid)
         record.instance["path"] = relative
-        if not self.replace_duplicates and self.index.has_instance(record.sop_instance_uid):
-            self.files.discard(temporary)
+        # A duplicate is found where its file would go (the name is taken), not by asking the
+        # index first: that was a read transaction per received instance.
+        try:
+            self.check_quota(record.instance["file_size"])
+        except OutOfResources:
+            if self.replace_duplicates or not self.index.has_instance(record.sop_instance_uid):
+                raise
+            self.files.discard(temporary)  # nothing to store: a full disk does not refuse what we have
             return StoredInstance(record, relative, duplicate=True)
-        self.check_quota(record.instance["file_size"])
         outcome = self.group.commit(PendingInstance(temporary, record))
         if outcome.duplicate:
             self.forget_usage()
         else:
             self._account(int(record.instance["file_size"]))
         if outcome.duplicate and not outcome.inserted:
-            # Lost a race with another association storing the same instance: same UID, same data.
-            return StoredInstance(record, relative, duplicate=True)
+            # Stored before (or by another association a moment ago): the path is the stored file's.
+            return StoredInstance(record, outcome.old_path or relative, duplicate=True)
         if outcome.old_path and outcome.old_path != relative:
             self.files.remove(outcome.old_path)
         return StoredInstance(record, relative, duplicate=outcome.duplicate, replaced=outcome.duplicate)

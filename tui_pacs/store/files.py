@@ -126,39 +126,53 @@ class FileStore:
 
         return self.write_temporary(chunks(), sync=sync)
 
-    def place(self, temporary: Path, relative: str) -> Placement:
-        """Rename a temporary file to its final name, nothing flushed yet.
+    def place(self, temporary: Path, relative: str) -> Placement | None:
+        """Rename a temporary file to its final name unless the name is taken; nothing flushed yet.
 
-        Returns where it went, the directories whose entries changed (for the
-        caller to make durable, a whole batch at once, with
-        :meth:`make_durable`) and whether the name was new. A file already
-        under the name (an instance stored again) is replaced only once the
-        new bytes are on disk: a crash must not leave an indexed name over
-        lost data. The common case costs one call: a rename that refuses to
-        replace, and a missing series directory is made only when it fails
-        for want of it. Raises OSError; the caller cleans up.
+        Returns where it went and the directories whose entries changed (for
+        the caller to make durable, a whole batch at once, with
+        :meth:`make_durable`); None, with nothing done, when a file already
+        has the name (the caller decides: a duplicate to drop, or
+        :meth:`replace`). The common case costs one call, a rename that
+        refuses to replace; the series directory is made only when that
+        rename misses it. Raises OSError; the caller cleans up.
         """
         target = self.root / relative
         created = False
         try:
             try:
-                fresh = syscalls.rename_noreplace(temporary, target)
+                renamed = syscalls.rename_noreplace(temporary, target)
             except FileNotFoundError:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 created = True
-                fresh = syscalls.rename_noreplace(temporary, target)
-            if not fresh:
-                self.fsync(temporary)
-                os.replace(temporary, target)
+                renamed = syscalls.rename_noreplace(temporary, target)
         except OSError as exc:
             if exc.errno != errno.EXDEV:
                 raise
             # Received on another filesystem (another archive's incoming directory): copy first.
             return self.place(self._copy_in(temporary), relative)
+        if not renamed:
+            return None
         changed = [target.parent]
         if created:
             changed += [target.parent.parent, self.root]
-        return Placement(target, changed, fresh)
+        return Placement(target, changed, fresh=True)
+
+    def replace(self, temporary: Path, relative: str) -> Placement:
+        """Put a temporary file over an existing one of the same name.
+
+        The new bytes are flushed first: a crash must not leave an indexed
+        name over lost data. Raises OSError; the caller cleans up.
+        """
+        target = self.root / relative
+        self.fsync(temporary)
+        try:
+            os.replace(temporary, target)
+        except OSError as exc:
+            if exc.errno != errno.EXDEV:
+                raise
+            os.replace(self._copy_in(temporary), target)
+        return Placement(target, [target.parent], fresh=False)
 
     def make_durable(self, files: Sequence[Path], directories: Iterable[Path]) -> None:
         """Flush a batch of placed files: their data and their directory entries.

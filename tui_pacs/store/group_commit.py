@@ -142,7 +142,16 @@ class GroupCommit:
                 return
             self._in_flight[relative] = item
         try:
-            item.placed, item.changed, item.fresh = self.files.place(item.temporary, relative)
+            placement = self.files.place(item.temporary, relative)
+            if placement is None:  # the name is taken: this instance again, or a file a crash left behind
+                if not self._replace() and self.index.has_instance(item.record.sop_instance_uid):
+                    self.files.discard(item.temporary)
+                    with self._condition:
+                        self._finish(item, outcome=AddOutcome(inserted=False, duplicate=True,
+                                                              old_path=relative))
+                    return
+                placement = self.files.replace(item.temporary, relative)
+            item.placed, item.changed, item.fresh = placement
         except OSError as exc:
             self.files.discard(item.temporary)
             with self._condition:
@@ -191,6 +200,8 @@ class GroupCommit:
                 self._undo(item)
                 self._finish(item, error=result)
             else:
+                if not result.inserted and result.old_path != item.relative:
+                    self._undo(item)  # indexed already under another study or series: ours goes
                 self._finish(item, outcome=result)
         if isinstance(results, BaseException) and not isinstance(results, Exception):
             raise results

@@ -57,6 +57,7 @@ class Index:
         self._write_lock = threading.RLock()
         self._connections: list[sqlite3.Connection] = []
         self._connections_lock = threading.Lock()
+        self._writer: sqlite3.Connection | None = None
 
     # -- connections --------------------------------------------------------
 
@@ -73,17 +74,25 @@ class Index:
         return self
 
     def connection(self) -> sqlite3.Connection:
-        """This thread's connection (autocommit mode; transactions are explicit)."""
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        """This thread's connection (autocommit mode; transactions are explicit).
+
+        Inside :meth:`transaction` it is the writer's, so what the
+        transaction has written is what the thread reads.
+        """
+        conn: sqlite3.Connection | None = getattr(self._local, "writing", None) or getattr(
+            self._local, "conn", None)
         if conn is None:
-            try:
-                conn = sqlite3.connect(self.db_path, isolation_level=None, check_same_thread=False)
-                configure_connection(conn)
-            except sqlite3.DatabaseError as exc:
-                raise IndexCorrupt(f"{self.db_path}: {exc}") from exc
-            self._local.conn = conn
-            with self._connections_lock:
-                self._connections.append(conn)
+            conn = self._local.conn = self._connect()
+        return conn
+
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            conn = sqlite3.connect(self.db_path, isolation_level=None, check_same_thread=False)
+            configure_connection(conn)
+        except sqlite3.DatabaseError as exc:
+            raise IndexCorrupt(f"{self.db_path}: {exc}") from exc
+        with self._connections_lock:
+            self._connections.append(conn)
         return conn
 
     def close(self) -> None:
@@ -95,16 +104,28 @@ class Index:
                     pass
             self._connections.clear()
         self._local = threading.local()
+        with self._write_lock:
+            self._writer = None
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction: serialised, committed durably, rolled back on any error."""
-        conn = self.connection()
+        """One write transaction: serialised, committed durably, rolled back on any error.
+
+        Every write goes through one connection, whichever thread asks (the
+        group commit's index stage is led by any association's thread): a
+        connection's page cache is dropped whenever another connection has
+        written, so with a connection per writing thread each commit read
+        its pages back first.
+        """
         with self._write_lock:
+            if self._writer is None:
+                self._writer = self._connect()
+            conn = self._writer
             try:
                 conn.execute("BEGIN IMMEDIATE")
             except sqlite3.OperationalError as exc:
                 raise _as_store_error(exc) from exc
+            self._local.writing = conn
             try:
                 yield conn
                 conn.execute("COMMIT")
@@ -113,6 +134,8 @@ class Index:
                 if isinstance(exc, sqlite3.Error):
                     raise _as_store_error(exc) from exc
                 raise
+            finally:
+                self._local.writing = None
 
     # -- writing ------------------------------------------------------------
 

@@ -65,6 +65,49 @@ def test_duplicate_replaced_when_configured(paths, write_instance: Callable[...,
     archive.close()
 
 
+def test_duplicate_sent_under_another_series_leaves_no_file(archive: Archive, tmp_path: Path) -> None:
+    """Its name is free (another series directory), so it is placed, then found in the index:
+    the copy placed for it goes again, the stored instance keeps its file."""
+    ds = make_dataset()
+    ds.save_as(tmp_path / "a.dcm", enforce_file_format=True)
+    first = archive.ingest_file(stage(archive, tmp_path / "a.dcm"))
+    moved = make_dataset()
+    moved.SeriesInstanceUID = f"{ROOT}.1.9"
+    moved.save_as(tmp_path / "b.dcm", enforce_file_format=True)
+    again = archive.ingest_file(stage(archive, tmp_path / "b.dcm"))
+    assert again.duplicate and not again.replaced and again.path == first.path
+    stray = archive.files.root / f"{ROOT}.1/{ROOT}.1.9/{ROOT}.1.1.1.dcm"
+    assert not stray.exists()
+    assert (archive.files.root / first.path).read_bytes() == (tmp_path / "a.dcm").read_bytes()
+    assert archive.index.totals()["instance"] == 1
+
+
+def test_a_file_left_unindexed_by_a_crash_is_replaced(archive: Archive, write_instance: Callable[..., Path]) -> None:
+    """A name taken by a file no row points at (a crash between the rename and the commit):
+    the instance is stored over it and indexed."""
+    source = write_instance()
+    leftover = archive.files.root / f"{ROOT}.1/{ROOT}.1.1/{ROOT}.1.1.1.dcm"
+    leftover.parent.mkdir(parents=True)
+    leftover.write_bytes(b"half a file from before the crash")
+    stored = archive.ingest_file(stage(archive, source))
+    assert not stored.duplicate
+    assert leftover.read_bytes() == source.read_bytes()
+    assert archive.index.totals()["instance"] == 1
+
+
+def test_a_duplicate_on_a_full_disk_is_still_a_duplicate(archive: Archive, write_instance: Callable[..., Path],
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Nothing needs storing, so a full disk does not refuse it (A700 is for what would not fit)."""
+    source = write_instance()
+    archive.ingest_file(stage(archive, source))
+    monkeypatch.setattr(archive.files, "free_bytes", lambda: 0)
+    again = archive.ingest_file(stage(archive, source))
+    assert again.duplicate
+    with pytest.raises(OutOfResources):
+        archive.ingest_file(stage(archive, write_instance(instance=2)))
+    assert list(archive.incoming_dir.iterdir()) == []
+
+
 @pytest.mark.parametrize("bad_uid", ["../../etc/passwd", "1.2..3", "1.2.3.", "", "1" * 65, "1.2.3a"])
 def test_invalid_uids_never_reach_the_filesystem(archive: Archive, tmp_path: Path, bad_uid: str) -> None:
     ds = make_dataset()

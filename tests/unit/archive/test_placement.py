@@ -52,22 +52,26 @@ def test_place_makes_the_series_directory_and_reports_what_changed(tmp_path: Pat
     first = store.incoming / "1.part"
     first.write_bytes(b"one")
     placed = store.place(first, "1.2/1.2.3/1.2.3.4.dcm")
-    assert placed.fresh and placed.path.read_bytes() == b"one"
+    assert placed is not None and placed.fresh and placed.path.read_bytes() == b"one"
     assert placed.changed == [store.root / "1.2/1.2.3", store.root / "1.2", store.root]
     second = store.incoming / "2.part"
     second.write_bytes(b"two")
     beside = store.place(second, "1.2/1.2.3/1.2.3.5.dcm")
-    assert beside.fresh and beside.changed == [store.root / "1.2/1.2.3"]  # the directory was there
+    assert beside is not None and beside.changed == [store.root / "1.2/1.2.3"]  # the directory was there
 
 
-def test_place_over_an_existing_file_replaces_it(tmp_path: Path) -> None:
+def test_a_taken_name_is_left_to_the_caller_then_replaced(tmp_path: Path) -> None:
     store = FileStore(tmp_path / "store")
     store.ensure()
-    for content in (b"first", b"second"):
-        temporary = store.incoming / "x.part"
+    relative = "1.2/1.2.3/1.2.3.4.dcm"
+    for n, content in enumerate((b"first", b"second")):
+        temporary = store.incoming / f"{n}.part"
         temporary.write_bytes(content)
-        placed = store.place(temporary, "1.2/1.2.3/1.2.3.4.dcm")
-    assert placed.fresh is False and placed.path.read_bytes() == b"second"
+        placed = store.place(temporary, relative)
+    assert placed is None  # nothing done: the first file stays, the second waits
+    assert store.absolute(relative).read_bytes() == b"first" and temporary.exists()
+    replaced = store.replace(temporary, relative)
+    assert replaced.fresh is False and replaced.path.read_bytes() == b"second"
     assert list(store.incoming.iterdir()) == []
 
 
