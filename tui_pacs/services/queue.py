@@ -100,16 +100,16 @@ class TransferQueue:
                 max_attempts: int = 3) -> JobRow:
         """Queue a job and wake the dispatcher; returns the job as queued.
 
-        The row is read before the dispatcher is woken: read afterwards, it may
-        already be claimed, and a client would be told "running" for one run.
+        The row is the one the creating transaction wrote: read afterwards, a
+        dispatcher already running may have claimed it, and a client would be
+        told "running" for one run.
         """
         if kind not in job_kinds.KINDS:
             raise TuiPacsError(f"unknown job kind {kind!r}")
         if kind in ("send", "move", "get"):
             job_kinds.node_named(self.config, node)
-        job_id = self.store.create(kind, node=node, description=description, params=dict(params or {}),
-                                   max_attempts=max_attempts)
-        row = self.store.get(job_id)
+        row = self.store.submit(kind, node=node, description=description, params=dict(params or {}),
+                                max_attempts=max_attempts)
         self._wake_dispatcher()
         if self._loop is not None:
             self._bridge(self._event(row))

@@ -143,6 +143,13 @@ class JobStore:
 
     def create(self, kind: str, *, node: str = "", description: str = "", params: dict[str, Any] | None = None,
                total: int = 0, max_attempts: int = 3) -> int:
+        return self.submit(kind, node=node, description=description, params=params, total=total,
+                           max_attempts=max_attempts).id
+
+    def submit(self, kind: str, *, node: str = "", description: str = "", params: dict[str, Any] | None = None,
+               total: int = 0, max_attempts: int = 3) -> JobRow:
+        """Create a queued job and return it as created, read in the creating transaction: read
+        after the commit, a running dispatcher may already have claimed it."""
         with self.index.transaction() as conn:
             conn.execute("UPDATE job_sequence SET last = last + 1")  # ids are never reused (schema v6)
             (job_id,) = conn.execute("SELECT last FROM job_sequence").fetchone()
@@ -151,7 +158,7 @@ class JobStore:
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (job_id, kind, QUEUED, node, description, json.dumps(params or {}), total, max_attempts,
                  now_iso()))
-            return int(job_id)
+            return _row(conn.execute(f"{_SELECT} WHERE pk = ?", (job_id,)).fetchone())
 
     def get(self, job_id: int) -> JobRow:
         row = self.index.connection().execute(f"{_SELECT} WHERE pk = ?", (job_id,)).fetchone()
