@@ -53,3 +53,39 @@ def test_receiver_stores_when_chunked_receive_is_installed(tmp_path: Path) -> No
             install_chunked_receive(previous)
         else:
             uninstall_chunked_receive()
+
+
+def test_receiver_answers_its_c_stores_on_the_reading_thread(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """As in the SCP: each C-STORE of a move is stored and answered on the DUL thread that read
+    it (reactor._Requests), not handed to the reactor thread (retrieve from Orthanc 119 -> 190/s)."""
+    from tui_pacs.net.fastpath import reactor
+    from tui_pacs.net.scu import receiver
+
+    storescu = require_tool("storescu")
+    installed: list[object] = []
+    original = reactor.install
+
+    def watched(assoc, *args, **kwargs):  # type: ignore[no-untyped-def]
+        installed.append(assoc)
+        return original(assoc, *args, **kwargs)
+
+    monkeypatch.setattr(receiver.reactor, "install", watched)
+    paths = resolve_paths(tmp_path / "home")
+    paths.ensure()
+    files = small_instances(tmp_path / "send", 6)
+    port = free_port()
+    previous = installed_dir()
+    try:
+        with Archive.open(paths) as archive, \
+                storage_receiver(LocalNode(ae_title="RECEIVER", bind="127.0.0.1", port=port), archive) as counts:
+            result = subprocess.run([storescu, "-aec", "RECEIVER", "127.0.0.1", str(port), *map(str, files)],
+                                    capture_output=True, text=True, env=dcmtk_env(), timeout=60)
+            assert result.returncode == 0, result.stderr
+            assert counts.stored == 6
+    finally:
+        if previous is not None:
+            install_chunked_receive(previous)
+        else:
+            uninstall_chunked_receive()
+    assert len(installed) == 1
+    assert installed[0].dimse.msg_queue.answered_inline == 6  # type: ignore[attr-defined]
