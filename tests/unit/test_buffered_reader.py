@@ -8,6 +8,7 @@ number of reads is measured, not assumed.
 
 from __future__ import annotations
 
+import select
 import socket
 import struct
 import threading
@@ -102,3 +103,24 @@ def test_only_an_association_socket_gets_a_reader() -> None:
         ready = False
 
     assert reader.install(NotASocket()) is None
+
+
+def test_a_socket_found_readable_is_not_asked_again(
+        pair: tuple[AssociationSocket, CountingSocket, socket.socket], monkeypatch: pytest.MonkeyPatch) -> None:
+    """After the DUL loop's select() found the socket readable (dul_wakeup._wait), the next
+    ``ready`` answers from that, once, without a select() of its own."""
+    transport, _, theirs = pair
+    selects: list[object] = []
+    real_select = select.select
+
+    def counting_select(*args: Any) -> Any:
+        selects.append(args)
+        return real_select(*args)
+
+    monkeypatch.setattr("pynetdicom.transport.select.select", counting_select)
+    theirs.sendall(pdu(0x05, b"\x00" * 4))
+    reader.mark_readable(transport)
+    assert transport.ready and selects == []  # the mark, not a select
+    assert transport.ready and len(selects) == 1  # the mark is used once; then the socket is asked
+    transport.recv(10)
+    assert not transport.ready and len(selects) == 2

@@ -130,8 +130,10 @@ def _run(dul: Any, wake: socket.socket) -> None:
             dul.event_queue.put("Evt18")  # PS3.8 9.2: ARTIM timer expired
         read = False
         try:
-            # An outgoing primitive first; else at most one incoming PDU.
-            if not dul._process_recv_primitive() and dul._is_transport_event():
+            # An outgoing primitive first; else at most one incoming PDU, looked for only when
+            # there may be one: asking the socket is a select(), and _wait's select() asks anyway.
+            if not dul._process_recv_primitive() and _may_read(dul, woke_for_socket) \
+                    and dul._is_transport_event():
                 dul._idle_timer.restart()
                 read = True
         except Exception:
@@ -152,6 +154,14 @@ def _run(dul: Any, wake: socket.socket) -> None:
         dul.state_machine.do_action(event)
 
 
+def _may_read(dul: Any, woke_for_socket: bool) -> bool:
+    """Whether this turn should look at the socket: it was just found readable, bytes wait in
+    the reader, or pynetdicom's state needs the look (Sta13 closes the socket when nothing came)."""
+    transport = dul.socket
+    return (woke_for_socket or reader.buffered(transport) > 0 or getattr(transport, "reader", None) is None
+            or dul.state_machine.current_state == "Sta13")
+
+
 def _wait(dul: Any, wake: socket.socket) -> bool:
     """Block until the peer sent something, our side queued a primitive, or IDLE_SECONDS pass.
 
@@ -166,6 +176,7 @@ def _wait(dul: Any, wake: socket.socket) -> bool:
     raw = getattr(transport, "socket", None)
     if raw is not None and getattr(transport, "_is_connected", False) and raw.fileno() >= 0:
         if isinstance(raw, ssl.SSLSocket) and raw.pending():
+            reader.mark_readable(transport)
             return True
         watched.append(raw)
     try:
@@ -179,7 +190,10 @@ def _wait(dul: Any, wake: socket.socket) -> bool:
                 pass
         except OSError:  # BlockingIOError: drained
             pass
-    return len(readable) > (wake in readable)
+    if len(readable) > (wake in readable):
+        reader.mark_readable(transport)
+        return True
+    return False
 
 
 def _abort(dul: Any) -> None:

@@ -105,6 +105,8 @@ def _ready_while_buffered(cls: type) -> type:
             reader = self.__dict__.get("reader")
             if reader is not None and reader.available():
                 return True
+            if self.__dict__.pop("known_readable", False):  # a select() just said so (mark_readable)
+                return True
             return bool(cls.ready.fget(self))  # type: ignore[attr-defined]
 
     Buffered.__name__ = Buffered.__qualname__ = f"Buffered{cls.__name__}"
@@ -122,6 +124,13 @@ def install(transport: Any) -> BufferedReader | None:
     transport.peek = reader.peek
     transport.__class__ = _ready_while_buffered(type(transport))  # type: ignore[arg-type]
     return reader
+
+
+def mark_readable(transport: Any) -> None:
+    """Tell ``transport``'s next ``ready`` that the socket is readable (a select() just said so),
+    instead of it asking select() again: each asking releases the interpreter lock."""
+    if isinstance(getattr(transport, "reader", None), BufferedReader):
+        transport.known_readable = True
 
 
 def buffered(transport: Any) -> int:
