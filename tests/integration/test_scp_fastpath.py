@@ -29,7 +29,7 @@ from pynetdicom.sop_class import StudyRootQueryRetrieveInformationModelFind  # t
 from tests.integration.test_scp_support import AET, HOST, RunningScp, dataset_bytes, running_scp
 from tests.support.tools import run_tool, sample_files
 from tui_pacs.domain.attributes import Root
-from tui_pacs.net.fastpath import p_data, store_reader
+from tui_pacs.net.fastpath import dul_wakeup, p_data, store_reader
 from tui_pacs.net.scp.identifiers import parse_identifier
 from tui_pacs.store.importer import import_paths
 
@@ -161,7 +161,15 @@ def test_c_cancel_stops_a_find_early(scp: RunningScp, monkeypatch: pytest.Monkey
     assert served and served[-1].status == 0xFE00 and served[-1].matches == pending
 
 
-def test_fast_store_from_pynetdicom(scp: RunningScp, tmp_path: Path) -> None:
+def test_fast_store_from_pynetdicom(scp: RunningScp, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    written: list[bool] = []
+    send_now = dul_wakeup.send_now
+
+    def watched(dul: object, pdu: bytes) -> bool:
+        written.append(send_now(dul, pdu))
+        return written[-1]
+
+    monkeypatch.setattr(dul_wakeup, "send_now", watched)
     path = synthetic(tmp_path / "one", 1)[0]
     ds = pydicom.dcmread(path)
     ae = AE(ae_title="STORER")
@@ -182,6 +190,7 @@ def test_fast_store_from_pynetdicom(scp: RunningScp, tmp_path: Path) -> None:
     finally:
         assoc.release()
     assert int(status.Status) == 0x0000
+    assert written == [True]  # the response went straight to the socket (dul_wakeup.send_now)
     assert scp.archive.index.has_instance(str(ds.SOPInstanceUID))
 
 

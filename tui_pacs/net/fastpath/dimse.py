@@ -24,6 +24,8 @@ from pynetdicom import evt
 from pynetdicom.dimse_primitives import C_STORE
 from pynetdicom.pdu_primitives import P_DATA
 
+from tui_pacs.net.fastpath import dul_wakeup
+
 C_STORE_RQ = 0x0001
 C_STORE_RSP = 0x8001
 C_FIND_RSP = 0x8020
@@ -93,17 +95,29 @@ def fragments(payload: bytes, max_pdu: int, flags: int) -> list[tuple[int, bytes
     return [(flags | (LAST if n == last else 0), bytes(chunk)) for n, chunk in enumerate(chunks)]
 
 
+def p_data_tf(context_id: int, command: bytes, data_set: bytes | None = None) -> bytes:
+    """A P-DATA-TF PDU holding a whole message: its command and data set as one PDV each (PS3.8 9.3.5)."""
+    items = struct.pack(">LBB", len(command) + 2, context_id, COMMAND | LAST) + command
+    if data_set is not None:
+        items += struct.pack(">LBB", len(data_set) + 2, context_id, LAST) + data_set
+    return struct.pack(">BBL", 0x04, 0x00, len(items)) + items
+
+
 def send(assoc: Any, context_id: int, command: bytes, data_set: bytes | None = None) -> None:
     """Queue a message's P-DATA primitives on ``assoc``'s DUL, command first.
 
     A small message (a response, a C-FIND match) goes as one P-DATA-TF PDU
     holding two PDVs, command and data set (PS3.8 9.3.5: a PDU may carry
-    several PDVs), which halves the DUL's work and the socket writes.
+    several PDVs), which halves the DUL's work and the socket writes; on the
+    DUL thread itself (a C-STORE answered inline) that PDU is written to the
+    socket at once (:func:`.dul_wakeup.send_now`).
     """
     max_pdu = int(assoc.dimse.maximum_pdu_size or 0)
     dul = assoc.dul
     size = len(command) + len(data_set or b"") + 2 * _PDV_OVERHEAD
     if not max_pdu or size <= max_pdu:
+        if dul_wakeup.send_now(dul, p_data_tf(context_id, command, data_set)):
+            return
         primitive = P_DATA()
         primitive.presentation_data_value_list.append((context_id, bytes((COMMAND | LAST,)) + command))
         if data_set is not None:

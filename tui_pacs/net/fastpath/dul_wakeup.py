@@ -50,6 +50,7 @@ import time
 from typing import Any
 
 import pynetdicom
+from pynetdicom import evt
 from pynetdicom.pdu import A_ABORT_RQ
 
 from tui_pacs.net.fastpath import p_data, reader
@@ -85,6 +86,24 @@ class _WakingQueue(queue.Queue):  # type: ignore[type-arg]
             self._wake.send(b"\0")
         except OSError:  # buffer full (a wake-up is pending anyway) or the loop has ended
             pass
+
+
+def send_now(dul: Any, pdu: bytes) -> bool:
+    """Write an encoded P-DATA-TF ``pdu`` straight to the socket, if that is what the DUL would do.
+
+    Only on the DUL thread itself (a request answered inline), with nothing
+    queued before it, in Sta6 (data transfer: P-DATA-TF goes out and the
+    state stays, PS3.8 9.2 DT-1), and with nobody watching sent PDUs. The
+    queue, the state machine's turn and pynetdicom's PDU objects cost more
+    than the rest of a small response. False: queue the primitive as usual.
+    """
+    queued = dul.to_provider_queue
+    if (not isinstance(queued, _WakingQueue) or threading.get_ident() != queued.owner
+            or not queued.empty() or dul.state_machine.current_state != "Sta6"
+            or dul.assoc.get_handlers(evt.EVT_PDU_SENT) or dul.assoc.get_handlers(evt.EVT_DATA_SENT)):
+        return False
+    dul.socket.send(pdu)  # as pynetdicom's: a failure queues Evt17 (the connection closed)
+    return True
 
 
 def install(assoc: Any) -> bool:
