@@ -13,6 +13,11 @@ instances per second however many senders it has. Here they are paid per
   next batch is already being flushed; then its threads are woken.
 
 With one sender a batch holds one instance, and nothing waits for company.
+With several, an instance already received and being read on another
+association is announced (:meth:`GroupCommit.arrival`), and a flush about
+to start waits up to half a millisecond for it to queue: measured with four
+senders of small instances, batches grew from 1.2 to 1.7 instances and the
+receiver took 6 % more per second.
 Measured with four senders of small instances, the stages used to run one
 after the other under one lock and were most of the critical path, with a
 quarter of the two cores idle.
@@ -31,7 +36,9 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,6 +48,9 @@ from tui_pacs.store.index import AddOutcome, Index
 from tui_pacs.store.records import InstanceRecord
 
 log = logging.getLogger(__name__)
+
+COMPANY_SECONDS = 0.0005
+"""How long a flush may wait for instances on their way (:meth:`GroupCommit.arrival`)."""
 
 
 @dataclass(eq=False)  # identity: a batch is searched for its items
@@ -86,6 +96,8 @@ class GroupCommit:
         self._flushing = False
         self._indexing = False
         self._in_flight: dict[str, PendingInstance] = {}
+        self._arriving = 0
+        self._local = threading.local()
         self.batches = 0
         """Batches flushed so far (fewer than instances when associations shared flushes)."""
 
@@ -109,14 +121,45 @@ class GroupCommit:
         """
         self._see_through(batch)
 
+    @contextmanager
+    def arrival(self) -> Iterator[None]:
+        """Mark an instance on its way here (received, being read): a flush about to start waits
+        up to :data:`COMPANY_SECONDS` for it, so that it joins the batch instead of paying for
+        a flush of its own right after."""
+        with self._condition:
+            self._arriving += 1
+        self._local.arriving = True
+        try:
+            yield
+        finally:
+            if self._local.arriving:  # left before it was queued (refused, failed)
+                with self._condition:
+                    self._arrived()
+
+    def _arrived(self) -> None:
+        """This thread's instance is queued or gone (lock held)."""
+        self._local.arriving = False
+        self._arriving -= 1
+        if not self._arriving:
+            self._condition.notify_all()
+
     def _see_through(self, items: list[PendingInstance]) -> None:
         """Place ``items``, then lead or wait for the stages they are in until all are done."""
         for item in items:
             self._place(item)
         with self._condition:
             self._to_flush.extend(item for item in items if item.placed is not None and not item.done)
+            if getattr(self._local, "arriving", False):
+                self._arrived()
+            company_until: float | None = None
             while not all(item.done for item in items):
                 if not self._flushing and any(item in self._to_flush for item in items):
+                    if self._arriving:
+                        now = time.monotonic()
+                        company_until = company_until or now + COMPANY_SECONDS
+                        if now < company_until:
+                            self._condition.wait(company_until - now)
+                            continue
                     self._lead(self._flush_stage)
                 elif not self._indexing and any(item in self._to_index for item in items):
                     self._lead(self._index_stage)

@@ -169,3 +169,58 @@ def test_the_next_batch_is_flushed_while_one_is_indexed(archive: Archive, write_
     assert all(isinstance(r, StoredInstance) and not r.duplicate for r in results), results
     assert flushes_seen[0] >= 2  # the first commit waited for, and saw, a later flush
     assert archive.index.totals()["instance"] == 3
+
+
+def test_a_flush_waits_for_an_instance_on_its_way(archive: Archive, write_instance: Callable[..., Path],
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """An instance announced (``arrival``) but not yet queued: the flush about to start waits a
+    moment for it, and both go in one batch."""
+    from tui_pacs.store import group_commit
+
+    monkeypatch.setattr(group_commit, "COMPANY_SECONDS", 5.0)  # the arrival, not the clock, ends the wait
+    sizes: list[int] = []
+    original = archive.files.make_durable
+    monkeypatch.setattr(archive.files, "make_durable",
+                        lambda files, dirs: (sizes.append(len(files)), original(files, dirs))[1])
+    first, second = (stage(archive, write_instance(instance=n)) for n in (1, 2))
+    announced, results = threading.Event(), []
+
+    def on_its_way() -> None:
+        with archive.group.arrival():
+            announced.set()
+            time.sleep(0.2)  # still reading its data set
+            results.append(archive.ingest_file(second))
+
+    late = threading.Thread(target=on_its_way)
+    late.start()
+    announced.wait(5)
+    results.append(archive.ingest_file(first))
+    late.join(10)
+    assert sizes == [2] and len(results) == 2
+
+
+def test_an_arrival_that_fails_releases_the_waiting_flush(archive: Archive, write_instance: Callable[..., Path],
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from tui_pacs.store import group_commit
+
+    monkeypatch.setattr(group_commit, "COMPANY_SECONDS", 30.0)
+    announced, leave = threading.Event(), threading.Event()
+
+    def refused() -> None:
+        with pytest.raises(RuntimeError), archive.group.arrival():
+            announced.set()
+            leave.wait(5)
+            raise RuntimeError("refused before it was queued")
+
+    thread = threading.Thread(target=refused)
+    thread.start()
+    announced.wait(5)
+    stored: list[object] = []
+    committing = threading.Thread(target=lambda: stored.append(archive.ingest_file(stage(archive, write_instance()))))
+    committing.start()
+    committing.join(0.2)
+    assert committing.is_alive()  # its flush waits for the announced instance
+    leave.set()
+    committing.join(10)  # released by the failure, not by the 30 s wait
+    assert not committing.is_alive() and len(stored) == 1
+    thread.join(5)

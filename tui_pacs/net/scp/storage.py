@@ -98,9 +98,13 @@ def _check_header(header: Header, abstract_syntax: str, affected_uid: str) -> No
 
 def store_received(event: Any, ctx: ScpContext, source_ae: str) -> StoredInstance:
     """Durably store and index the data set of one C-STORE; raise on any failure."""
+    with ctx.archive.group.arrival():
+        return _store(event, ctx, source_ae, _received(event))
+
+
+def _store(event: Any, ctx: ScpContext, source_ae: str, received: ReceivedFile) -> StoredInstance:
     context = event.context
     request = event.request
-    received = _received(event)
     path = received.path
     abstract_syntax, transfer_syntax = str(context.abstract_syntax), str(context.transfer_syntax)
     try:
