@@ -145,8 +145,9 @@ class Index:
 
         Group commit (:mod:`.group_commit`) puts the instances of many
         associations in one transaction; one bad record must not fail the
-        others, so each runs under a SAVEPOINT and its failure is returned in
-        its place. A failure of the commit itself raises for the whole batch.
+        others: when any fails, the batch is rolled back and run again with
+        each record under a SAVEPOINT, its failure returned in its place. A
+        failure of the commit itself raises for the whole batch.
         """
         if len(records) == 1:  # alone in its transaction: a failed row rolls it all back, no savepoint needed
             try:
@@ -154,6 +155,11 @@ class Index:
                     return [self._add(conn, records[0], replace=replace)]
             except StoreError as exc:
                 return [exc]
+        try:  # the usual case, every row good: no savepoint statements (two per row)
+            with self.transaction() as conn:
+                return [self._add(conn, record, replace=replace) for record in records]
+        except StoreError:
+            pass  # rolled back: again, each row under its own savepoint
         results: list[AddOutcome | StoreError] = []
         with self.transaction() as conn:
             for record in records:
