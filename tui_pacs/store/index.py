@@ -9,6 +9,7 @@ instead of spinning on SQLITE_BUSY. WAL lets readers run while one writes.
 
 from __future__ import annotations
 
+import functools
 import logging
 import sqlite3
 import threading
@@ -149,6 +150,8 @@ class Index:
         each record under a SAVEPOINT, its failure returned in its place. A
         failure of the commit itself raises for the whole batch.
         """
+        if len(records) == 1 and not replace and self._add_alone(records[0]):
+            return [AddOutcome(inserted=True)]
         if len(records) == 1:  # alone in its transaction: a failed row rolls it all back, no savepoint needed
             try:
                 with self.transaction() as conn:
@@ -172,7 +175,22 @@ class Index:
                 conn.execute("RELEASE one")
         return results
 
+    def _add_alone(self, record: InstanceRecord) -> bool:
+        """Insert a new instance of a series already indexed as one statement, committed on its
+        own (SQLite's implicit transaction, as durable as an explicit one); False, nothing done,
+        for anything else. A second instance of a series is the usual C-STORE: this is one
+        statement where BEGIN, look-up, insert and COMMIT were four."""
+        with self._write_lock:
+            if self._writer is None:
+                self._writer = self._connect()
+            try:
+                return _insert_under_series(self._writer, record)
+            except sqlite3.Error:
+                return False  # the transaction of add_each meets it again and reports it
+
     def _add(self, conn: sqlite3.Connection, record: InstanceRecord, *, replace: bool) -> AddOutcome:
+        if not replace and _insert_under_series(conn, record):
+            return AddOutcome(inserted=True)
         # One statement finds the instance and its three parents: each statement releases and retakes
         # the interpreter lock, a thread switch when other associations are storing too.
         instance_pk, old_path, patient_pk, study_pk, series_pk = conn.execute(_LOOKUP, (
@@ -296,6 +314,21 @@ _LOOKUP = """SELECT (SELECT pk FROM instance WHERE sop_uid = ?1), (SELECT path F
     (SELECT pk FROM patient WHERE patient_id = ?2 AND issuer = ?3),
     (SELECT pk FROM study WHERE study_uid = ?4), (SELECT pk FROM series WHERE series_uid = ?5)"""
 """An instance's row (pk, path) and its parents' pks by their keys; NULL for each one missing."""
+
+
+@functools.cache
+def _instance_under_series_sql(columns: tuple[str, ...]) -> str:
+    return (f"INSERT OR IGNORE INTO instance ({', '.join(columns)}, series_pk) VALUES "
+            f"({', '.join('?' * len(columns))}, (SELECT pk FROM series WHERE series_uid = ?))")
+
+
+def _insert_under_series(conn: sqlite3.Connection, record: InstanceRecord) -> bool:
+    """Insert ``record``'s instance row under its series if the series is indexed and the
+    instance is not; whether it was (OR IGNORE: a duplicate, or no series yet, inserts nothing)."""
+    values = record.instance
+    cursor = conn.execute(_instance_under_series_sql(tuple(values)),
+                          (*values.values(), record.series["series_uid"]))
+    return cursor.rowcount == 1
 
 
 def _insert(conn: sqlite3.Connection, table: str, values: dict[str, Any]) -> int:

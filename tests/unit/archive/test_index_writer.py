@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 
 from tui_pacs.store.archive import Archive
+from tui_pacs.store.index import AddOutcome
 
 
 def test_every_thread_writes_through_one_connection(archive: Archive) -> None:
@@ -37,3 +38,30 @@ def test_a_transaction_reads_what_it_wrote(archive: Archive) -> None:
     reader = index.connection()
     assert reader is not conn
     assert reader.execute("SELECT count(*) FROM patient WHERE patient_id = 'W1'").fetchone()[0] == 1
+
+
+def test_an_instance_of_a_known_series_is_one_statement(archive: Archive, write_instance) -> None:  # type: ignore[no-untyped-def]
+    """BEGIN, look-up, insert, COMMIT were four statements per received instance; a series
+    already indexed needs only the insert, committed on its own."""
+    from tui_pacs.domain.attributes import Level
+    from tui_pacs.store.extract import read_header, record_from_header
+    from tui_pacs.store.query import Query
+
+    def record(n: int):  # type: ignore[no-untyped-def]
+        path = write_instance(instance=n)
+        made = record_from_header(read_header(path), file_size=1)
+        made.instance["path"] = f"x/{n}.dcm"
+        return made
+
+    index = archive.index
+    statements: list[str] = []
+    assert index.add_each([record(1)])[0] == AddOutcome(inserted=True)  # a new series: the full path
+    index._writer.set_trace_callback(statements.append)  # type: ignore[union-attr]
+    assert index.add_each([record(2)])[0] == AddOutcome(inserted=True)
+    # No BEGIN, look-up or COMMIT: only the insert (traced once more for each trigger it runs).
+    assert statements and all(s.startswith("INSERT OR IGNORE INTO instance") for s in statements)
+    statements.clear()
+    again = index.add_each([record(2)])[0]  # a duplicate: ignored, then found by the look-up
+    assert again == AddOutcome(inserted=False, duplicate=True, old_path="x/2.dcm")
+    rows = index.find(Query(Level.SERIES, {"NumberOfSeriesRelatedInstances": ""}))
+    assert [r["NumberOfSeriesRelatedInstances"] for r in rows] == [2]  # the triggers counted both, once
