@@ -135,22 +135,17 @@ class FileStore:
         has the name (the caller decides: a duplicate to drop, or
         :meth:`replace`). The common case costs one call, a rename that
         refuses to replace; the series directory is made only when that
-        rename misses it. Raises OSError; the caller cleans up.
+        rename misses it. ``temporary`` must be on the store's filesystem
+        (:meth:`localise`). Raises OSError; the caller cleans up.
         """
         target = self.root / relative
         created = False
         try:
-            try:
-                renamed = syscalls.rename_noreplace(temporary, target)
-            except FileNotFoundError:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                created = True
-                renamed = syscalls.rename_noreplace(temporary, target)
-        except OSError as exc:
-            if exc.errno != errno.EXDEV:
-                raise
-            # Received on another filesystem (another archive's incoming directory): copy first.
-            return self.place(self._copy_in(temporary), relative)
+            renamed = syscalls.rename_noreplace(temporary, target)
+        except FileNotFoundError:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            created = True
+            renamed = syscalls.rename_noreplace(temporary, target)
         if not renamed:
             return None
         changed = [target.parent]
@@ -166,13 +161,18 @@ class FileStore:
         """
         target = self.root / relative
         self.fsync(temporary)
-        try:
-            os.replace(temporary, target)
-        except OSError as exc:
-            if exc.errno != errno.EXDEV:
-                raise
-            os.replace(self._copy_in(temporary), target)
+        os.replace(temporary, target)
         return Placement(target, [target.parent], fresh=False)
+
+    def localise(self, temporary: Path) -> Path:
+        """``temporary`` if it can be renamed into the store; else a copy in the incoming
+        directory (the original removed). A file received into another archive's incoming
+        directory (chunked receive is one per process) may be on another filesystem."""
+        if temporary.parent == self.incoming:
+            return temporary
+        if os.stat(temporary).st_dev == os.stat(self.root).st_dev:
+            return temporary
+        return self._copy_in(temporary)
 
     def make_durable(self, files: Sequence[Path], directories: Iterable[Path]) -> None:
         """Flush a batch of placed files: their data and their directory entries.

@@ -185,6 +185,7 @@ class GroupCommit:
                 return
             self._in_flight[relative] = item
         try:
+            item.temporary = self.files.localise(item.temporary)
             placement = self.files.place(item.temporary, relative)
             if placement is None:  # the name is taken: this instance again, or a file a crash left behind
                 if not self._replace() and self.index.has_instance(item.record.sop_instance_uid):

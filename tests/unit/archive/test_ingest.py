@@ -157,3 +157,29 @@ def test_leftover_temporary_files_are_removed_on_open(paths) -> None:
     (incoming / "in-crashed.part").write_bytes(b"half an instance")
     Archive.open(paths).close()
     assert list(incoming.iterdir()) == []
+
+
+def test_a_file_received_on_another_filesystem_is_copied_in(archive: Archive, write_instance: Callable[..., Path],
+                                                            tmp_path: Path) -> None:
+    """Chunked receive is one directory per process: a receiver beside another archive's SCP
+    gets its files there, maybe on another filesystem (here /dev/shm, a tmpfs)."""
+    import os
+    import shutil
+    import tempfile
+
+    if not Path("/dev/shm").is_dir() or os.stat("/dev/shm").st_dev == os.stat(archive.files.root).st_dev:
+        pytest.skip("needs /dev/shm on another filesystem than the archive")
+    elsewhere = Path(tempfile.mkdtemp(dir="/dev/shm"))
+    try:
+        source = write_instance()
+        foreign = elsewhere / "in-1.part"
+        shutil.copyfile(source, foreign)
+        stored = archive.ingest_file(foreign)
+        assert (archive.files.root / stored.path).read_bytes() == source.read_bytes()
+        assert not foreign.exists() and list(archive.incoming_dir.iterdir()) == []
+        again = elsewhere / "in-2.part"
+        shutil.copyfile(source, again)
+        assert archive.ingest_file(again).duplicate and not again.exists()
+        assert list(archive.incoming_dir.iterdir()) == []
+    finally:
+        shutil.rmtree(elsewhere, ignore_errors=True)
