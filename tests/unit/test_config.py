@@ -41,6 +41,7 @@ artim = 3.5
 duplicates = "replace"
 retention_days = 30
 quota_gb = 2.5
+flush = "files"
 [ui]
 theme = "light"
 [ui.keymap]
@@ -54,6 +55,7 @@ echo = "ctrl+e"
     node = config.nodes["pacs"]
     assert (node.ae_title, node.port, node.retrieve, node.timeouts.artim) == ("ORTHANC", 4242, RetrieveMethod.GET, 3.5)
     assert config.archive.retention_days == 30 and config.theme == "light" and config.keymap == {"echo": "ctrl+e"}
+    assert config.archive.flush == "files"
 
 
 @pytest.mark.parametrize(
@@ -68,6 +70,7 @@ echo = "ctrl+e"
         ('[nodes.x]\nae_title = "X"\nhost = "h"\nport = 1\nretrieve = "fetch"', "nodes.x.retrieve"),
         ("[local]\ncolour = 1", "local.colour"),
         ('[archive]\nduplicates = "maybe"', "archive.duplicates"),
+        ('[archive]\nflush = "never"', "archive.flush"),
         ("[local.timeouts]\ndimse = -1", "local.timeouts.dimse"),
     ],
 )

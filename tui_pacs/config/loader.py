@@ -191,4 +191,5 @@ class _Reader:
             ),
             retention_days=days,
             quota_gb=self.number(table, "archive.quota_gb", "quota_gb", None),
+            flush=self.choice(table, "archive.flush", "flush", ("filesystem", "files"), "filesystem"),
         )

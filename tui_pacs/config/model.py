@@ -108,6 +108,10 @@ class ArchiveSettings:
     """Auto-delete studies received more than this many days ago (None: keep)."""
     quota_gb: float | None = None
     """Auto-delete oldest studies while the store exceeds this size (None: no quota)."""
+    flush: str = "filesystem"
+    """How a batch of received files is made durable: "filesystem" (one syncfs for the batch,
+    the fastest on a disk of its own) or "files" (an fsync per file and directory, for a store
+    that shares its filesystem with a busy neighbour, whose writes syncfs would wait for too)."""
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ class Archive:
 
     def __init__(self, index_file: Path, store_dir: Path, settings: ArchiveSettings | None = None) -> None:
         self.settings = settings or ArchiveSettings()
-        self.files = FileStore(store_dir)
+        self.files = FileStore(store_dir, whole_filesystem=self.settings.flush == "filesystem")
         self.index = Index(index_file, store_dir)
         # Received instances share their flushes and their index commit (see group_commit).
         self.group = GroupCommit(self.files, self.index, replace=lambda: self.replace_duplicates)

@@ -60,8 +60,10 @@ class Placement(NamedTuple):
 class FileStore:
     """Owns the directory tree of instance files."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, whole_filesystem: bool = True) -> None:
         self.root = root
+        self.whole_filesystem = whole_filesystem
+        """Flush a batch with one syncfs (else an fsync per file and directory)."""
         self.incoming = root / INCOMING
         self._root_fd: int | None = None
         self._root_lock = threading.Lock()
@@ -177,12 +179,13 @@ class FileStore:
     def make_durable(self, files: Sequence[Path], directories: Iterable[Path]) -> None:
         """Flush a batch of placed files: their data and their directory entries.
 
-        One syncfs(2) covers both for the whole batch; without it each file
-        and each distinct directory is fsynced. Raises :class:`StoreError`
-        (OutOfResources when the disk is full).
+        One syncfs(2) covers both for the whole batch; without it (not Linux,
+        or ``[archive] flush = "files"``) each file and each distinct
+        directory is fsynced. Raises :class:`StoreError` (OutOfResources when
+        the disk is full).
         """
         try:
-            if self._syncfs():
+            if self.whole_filesystem and self._syncfs():
                 return
             for path in files:
                 self.fsync(path)

@@ -93,3 +93,30 @@ def test_free_space_is_asked_again_when_it_runs_short(tmp_path: Path, monkeypatc
     monkeypatch.setattr(files_module, "FREE_SPACE_TTL", 60.0)
     assert store.free_bytes() == 1 << 30 and len(asked) == 3  # under PLENTY_FREE: asked every time
     assert store.free_bytes() == 5 << 20 and len(asked) == 4
+
+
+@pytest.mark.parametrize("flush", ["filesystem", "files"])
+def test_a_batch_is_flushed_as_configured(paths, write_instance, monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+                                          flush: str) -> None:
+    """"filesystem": one syncfs for the batch; "files": an fsync per file and per directory,
+    and no syncfs (a busy neighbour on the same filesystem is not waited for)."""
+    from tui_pacs.config.model import ArchiveSettings
+    from tui_pacs.store.archive import Archive
+
+    syncs: list[int] = []
+    fsyncs: list[int] = []
+    real_syncfs, real_fsync = syscalls.syncfs, os.fsync
+    monkeypatch.setattr(syscalls, "syncfs", lambda fd: (syncs.append(fd), real_syncfs(fd))[1])
+    monkeypatch.setattr(files_module.os, "fsync", lambda fd: (fsyncs.append(fd), real_fsync(fd))[1])
+    with Archive(paths.index_file, paths.store_dir, ArchiveSettings(flush=flush)) as archive:
+        archive.files.ensure()
+        archive.index.open()
+        source = write_instance()
+        with source.open("rb") as handle:
+            temporary = archive.files.copy_to_temporary(handle, sync=False)
+        stored = archive.ingest_file(temporary)
+        assert (archive.files.root / stored.path).read_bytes() == source.read_bytes()
+    if flush == "filesystem":
+        assert len(syncs) == 1 and fsyncs == []
+    else:
+        assert syncs == [] and len(fsyncs) == 4  # the file, its new series and study directories, the store root
