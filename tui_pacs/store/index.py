@@ -142,16 +142,61 @@ class Index:
 
     def add_each(self, records: Sequence[InstanceRecord], *,
                  replace: bool = False) -> list[AddOutcome | StoreError]:
-        """Insert a batch in one durable commit, each record on its own.
+        """Insert a batch durably, each record on its own; its outcome or its error in its place.
 
-        Group commit (:mod:`.group_commit`) puts the instances of many
-        associations in one transaction; one bad record must not fail the
-        others: when any fails, the batch is rolled back and run again with
-        each record under a SAVEPOINT, its failure returned in its place. A
-        failure of the commit itself raises for the whole batch.
+        New instances of series already indexed, the usual received
+        instance, go in first as one statement for the whole batch
+        (:meth:`_add_under_known_series`). The rest (a new series, a
+        duplicate, anything that failed there) share one transaction; one bad
+        record must not fail the others: when any fails, that transaction is
+        rolled back and run again with each record under a SAVEPOINT. A
+        failure of that commit raises for the records in it.
         """
-        if len(records) == 1 and not replace and self._add_alone(records[0]):
-            return [AddOutcome(inserted=True)]
+        results: list[AddOutcome | StoreError | None] = [None] * len(records)
+        if not replace:
+            for n in self._add_under_known_series(records):
+                results[n] = AddOutcome(inserted=True)
+        rest = [n for n, result in enumerate(results) if result is None]
+        if rest:
+            for n, result in zip(rest, self._add_in_transaction([records[n] for n in rest], replace=replace)):
+                results[n] = result
+        return [result for result in results if result is not None]
+
+    def _add_under_known_series(self, records: Sequence[InstanceRecord]) -> list[int]:
+        """Insert the instances whose series is indexed and who are not, as one INSERT OR IGNORE
+        per hundred, each committed on its own (SQLite's implicit transaction, as durable as an
+        explicit one); return the positions of those inserted.
+
+        Each statement is one release of the interpreter lock, and while
+        other associations are receiving, each taking it back can wait for
+        them: a batch of received instances was BEGIN, a look-up and an
+        insert for each, and COMMIT. Anything else (a new series, a
+        duplicate, a failing row) is left for :meth:`_add_in_transaction`.
+        """
+        inserted: list[int] = []
+        with self._write_lock:
+            if self._writer is None:
+                self._writer = self._connect()
+            for start in range(0, len(records), _ROWS_PER_INSERT):
+                chunk = records[start:start + _ROWS_PER_INSERT]
+                columns = tuple(chunk[0].instance)
+                if any(tuple(record.instance) != columns for record in chunk):
+                    continue
+                params = [value for record in chunk
+                          for value in (*record.instance.values(), record.series["series_uid"])]
+                try:
+                    added = {row[0] for row in self._writer.execute(
+                        _instances_under_series_sql(columns, len(chunk)), params).fetchall()}
+                except sqlite3.Error:
+                    continue  # met again, and reported, by the transaction
+                for n, record in enumerate(chunk):
+                    if record.sop_instance_uid in added:
+                        added.discard(record.sop_instance_uid)  # the same instance twice: once
+                        inserted.append(start + n)
+        return inserted
+
+    def _add_in_transaction(self, records: Sequence[InstanceRecord], *,
+                            replace: bool) -> list[AddOutcome | StoreError]:
         if len(records) == 1:  # alone in its transaction: a failed row rolls it all back, no savepoint needed
             try:
                 with self.transaction() as conn:
@@ -174,19 +219,6 @@ class Index:
                     results.append(_as_store_error(exc))
                 conn.execute("RELEASE one")
         return results
-
-    def _add_alone(self, record: InstanceRecord) -> bool:
-        """Insert a new instance of a series already indexed as one statement, committed on its
-        own (SQLite's implicit transaction, as durable as an explicit one); False, nothing done,
-        for anything else. A second instance of a series is the usual C-STORE: this is one
-        statement where BEGIN, look-up, insert and COMMIT were four."""
-        with self._write_lock:
-            if self._writer is None:
-                self._writer = self._connect()
-            try:
-                return _insert_under_series(self._writer, record)
-            except sqlite3.Error:
-                return False  # the transaction of add_each meets it again and reports it
 
     def _add(self, conn: sqlite3.Connection, record: InstanceRecord, *, replace: bool) -> AddOutcome:
         if not replace and _insert_under_series(conn, record):
@@ -316,19 +348,23 @@ _LOOKUP = """SELECT (SELECT pk FROM instance WHERE sop_uid = ?1), (SELECT path F
 """An instance's row (pk, path) and its parents' pks by their keys; NULL for each one missing."""
 
 
+_ROWS_PER_INSERT = 100
+"""Instances per multi-row INSERT (each row binds about 25 values; SQLite allows 32,766)."""
+
+
 @functools.cache
-def _instance_under_series_sql(columns: tuple[str, ...]) -> str:
+def _instances_under_series_sql(columns: tuple[str, ...], rows: int) -> str:
+    row = f"({', '.join('?' * len(columns))}, (SELECT pk FROM series WHERE series_uid = ?))"
     return (f"INSERT OR IGNORE INTO instance ({', '.join(columns)}, series_pk) VALUES "
-            f"({', '.join('?' * len(columns))}, (SELECT pk FROM series WHERE series_uid = ?))")
+            f"{', '.join([row] * rows)} RETURNING sop_uid")
 
 
 def _insert_under_series(conn: sqlite3.Connection, record: InstanceRecord) -> bool:
     """Insert ``record``'s instance row under its series if the series is indexed and the
     instance is not; whether it was (OR IGNORE: a duplicate, or no series yet, inserts nothing)."""
     values = record.instance
-    cursor = conn.execute(_instance_under_series_sql(tuple(values)),
-                          (*values.values(), record.series["series_uid"]))
-    return cursor.rowcount == 1
+    return bool(conn.execute(_instances_under_series_sql(tuple(values), 1),
+                             (*values.values(), record.series["series_uid"])).fetchall())
 
 
 def _insert(conn: sqlite3.Connection, table: str, values: dict[str, Any]) -> int:

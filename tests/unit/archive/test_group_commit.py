@@ -6,7 +6,6 @@ so what lands in which batch is decided by the test, not by timing.
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -84,14 +83,15 @@ def test_one_bad_row_fails_alone(archive: Archive, write_instance: Callable[...,
                                  monkeypatch: pytest.MonkeyPatch) -> None:
     sizes = hold_first_flush(archive, monkeypatch, queued=3)
     bad_uid = f"{ROOT}.1.1.3"
-    original_add = Index._add
+    original_add_each = Index.add_each
 
-    def add(self: Index, conn: sqlite3.Connection, record, *, replace: bool):  # type: ignore[no-untyped-def]
-        if record.sop_instance_uid == bad_uid:
-            conn.execute("INSERT INTO instance (pk) VALUES (NULL)")  # violates NOT NULL: a real SQLite error
-        return original_add(self, conn, record, replace=replace)
+    def add_each(self: Index, records, *, replace: bool = False):  # type: ignore[no-untyped-def]
+        for record in records:
+            if record.sop_instance_uid == bad_uid:
+                record.instance["file_size"] = None  # violates NOT NULL: a real SQLite error, on every path
+        return original_add_each(self, records, replace=replace)
 
-    monkeypatch.setattr(Index, "_add", add)
+    monkeypatch.setattr(Index, "add_each", add_each)
     temporaries = [stage(archive, write_instance(study=1, instance=n)) for n in range(1, 5)]
     results = ingest_in_threads(archive, temporaries)
     assert sizes == [1, 3]

@@ -65,3 +65,33 @@ def test_an_instance_of_a_known_series_is_one_statement(archive: Archive, write_
     assert again == AddOutcome(inserted=False, duplicate=True, old_path="x/2.dcm")
     rows = index.find(Query(Level.SERIES, {"NumberOfSeriesRelatedInstances": ""}))
     assert [r["NumberOfSeriesRelatedInstances"] for r in rows] == [2]  # the triggers counted both, once
+
+
+def test_a_mixed_batch_keeps_each_outcome_in_its_place(archive: Archive, write_instance) -> None:  # type: ignore[no-untyped-def]
+    """New instances of a known series go in as one statement; a duplicate, an instance of a
+    new series and the same instance twice take the other path; outcomes stay in order."""
+    from tui_pacs.domain.attributes import Level
+    from tui_pacs.store.extract import read_header, record_from_header
+    from tui_pacs.store.query import Query
+
+    def record(n: int, series: int = 1):  # type: ignore[no-untyped-def]
+        made = record_from_header(read_header(write_instance(series=series, instance=n)), file_size=1)
+        made.instance["path"] = f"x/{series}/{n}.dcm"
+        return made
+
+    index = archive.index
+    assert index.add_each([record(1)]) == [AddOutcome(inserted=True)]
+    statements: list[str] = []
+    index._writer.set_trace_callback(statements.append)  # type: ignore[union-attr]
+    batch = [record(2), record(1), record(1, series=2), record(3), record(3)]
+    assert index.add_each(batch) == [
+        AddOutcome(inserted=True),
+        AddOutcome(inserted=False, duplicate=True, old_path="x/1/1.dcm"),
+        AddOutcome(inserted=True),
+        AddOutcome(inserted=True),
+        AddOutcome(inserted=False, duplicate=True, old_path="x/1/3.dcm"),
+    ]
+    first = statements[0]
+    assert first.startswith("INSERT OR IGNORE INTO instance") and first.count("SELECT pk FROM series") == 5
+    counts = index.find(Query(Level.SERIES, {"NumberOfSeriesRelatedInstances": ""}))
+    assert sorted(r["NumberOfSeriesRelatedInstances"] for r in counts) == [1, 3]
