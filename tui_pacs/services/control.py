@@ -74,9 +74,6 @@ class ControlContext:
     the one-server-per-home lock), so a command arriving while the server still opens its
     archive waits for it instead of being told the queue is missing."""
 
-    async def until_ready(self) -> None:
-        await self.ready.wait()
-
 
 CommandHandler = Callable[[dict[str, Any], ControlContext], Awaitable[Any]]
 
@@ -196,7 +193,7 @@ class ControlServer:
                     "commands": sorted(self.commands)}
         try:
             if handler is not _ping:
-                await self.context.until_ready()
+                await self.context.ready.wait()
             return {**reply, "ok": True, "result": await handler(request, self.context)}
         except TuiPacsError as exc:
             return {**reply, "ok": False, "error": exc.message, "title": exc.title}

@@ -108,6 +108,12 @@ class Index:
         with self._write_lock:
             self._writer = None
 
+    def _writer_connection(self) -> sqlite3.Connection:
+        """The one connection every write goes through (``_write_lock`` held)."""
+        if self._writer is None:
+            self._writer = self._connect()
+        return self._writer
+
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """One write transaction: serialised, committed durably, rolled back on any error.
@@ -119,9 +125,7 @@ class Index:
         its pages back first.
         """
         with self._write_lock:
-            if self._writer is None:
-                self._writer = self._connect()
-            conn = self._writer
+            conn = self._writer_connection()
             try:
                 conn.execute("BEGIN IMMEDIATE")
             except sqlite3.OperationalError as exc:
@@ -152,15 +156,13 @@ class Index:
         rolled back and run again with each record under a SAVEPOINT. A
         failure of that commit raises for the records in it.
         """
-        results: list[AddOutcome | StoreError | None] = [None] * len(records)
+        results: dict[int, AddOutcome | StoreError] = {}
         if not replace:
-            for n in self._add_under_known_series(records):
-                results[n] = AddOutcome(inserted=True)
-        rest = [n for n, result in enumerate(results) if result is None]
+            results = dict.fromkeys(self._add_under_known_series(records), AddOutcome(inserted=True))
+        rest = [n for n in range(len(records)) if n not in results]
         if rest:
-            for n, result in zip(rest, self._add_in_transaction([records[n] for n in rest], replace=replace)):
-                results[n] = result
-        return [result for result in results if result is not None]
+            results.update(zip(rest, self._add_in_transaction([records[n] for n in rest], replace=replace)))
+        return [results[n] for n in range(len(records))]
 
     def _add_under_known_series(self, records: Sequence[InstanceRecord]) -> list[int]:
         """Insert the instances whose series is indexed and who are not, as one INSERT OR IGNORE
@@ -175,8 +177,7 @@ class Index:
         """
         inserted: list[int] = []
         with self._write_lock:
-            if self._writer is None:
-                self._writer = self._connect()
+            writer = self._writer_connection()
             for start in range(0, len(records), _ROWS_PER_INSERT):
                 chunk = records[start:start + _ROWS_PER_INSERT]
                 columns = tuple(chunk[0].instance)
@@ -185,7 +186,7 @@ class Index:
                 params = [value for record in chunk
                           for value in (*record.instance.values(), record.series["series_uid"])]
                 try:
-                    added = {row[0] for row in self._writer.execute(
+                    added = {row[0] for row in writer.execute(
                         _instances_under_series_sql(columns, len(chunk)), params).fetchall()}
                 except sqlite3.Error:
                     continue  # met again, and reported, by the transaction
@@ -221,8 +222,6 @@ class Index:
         return results
 
     def _add(self, conn: sqlite3.Connection, record: InstanceRecord, *, replace: bool) -> AddOutcome:
-        if not replace and _insert_under_series(conn, record):
-            return AddOutcome(inserted=True)
         # One statement finds the instance and its three parents: each statement releases and retakes
         # the interpreter lock, a thread switch when other associations are storing too.
         instance_pk, old_path, patient_pk, study_pk, series_pk = conn.execute(_LOOKUP, (
@@ -357,14 +356,6 @@ def _instances_under_series_sql(columns: tuple[str, ...], rows: int) -> str:
     row = f"({', '.join('?' * len(columns))}, (SELECT pk FROM series WHERE series_uid = ?))"
     return (f"INSERT OR IGNORE INTO instance ({', '.join(columns)}, series_pk) VALUES "
             f"{', '.join([row] * rows)} RETURNING sop_uid")
-
-
-def _insert_under_series(conn: sqlite3.Connection, record: InstanceRecord) -> bool:
-    """Insert ``record``'s instance row under its series if the series is indexed and the
-    instance is not; whether it was (OR IGNORE: a duplicate, or no series yet, inserts nothing)."""
-    values = record.instance
-    return bool(conn.execute(_instances_under_series_sql(tuple(values), 1),
-                             (*values.values(), record.series["series_uid"])).fetchall())
 
 
 def _insert(conn: sqlite3.Connection, table: str, values: dict[str, Any]) -> int:

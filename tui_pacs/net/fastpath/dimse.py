@@ -110,13 +110,14 @@ def send(assoc: Any, context_id: int, command: bytes, data_set: bytes | None = N
     holding two PDVs, command and data set (PS3.8 9.3.5: a PDU may carry
     several PDVs), which halves the DUL's work and the socket writes; on the
     DUL thread itself (a C-STORE answered inline) that PDU is written to the
-    socket at once (:func:`.dul_wakeup.send_now`).
+    socket at once (:func:`.dul_wakeup.may_write_now`).
     """
     max_pdu = int(assoc.dimse.maximum_pdu_size or 0)
     dul = assoc.dul
     size = len(command) + len(data_set or b"") + 2 * _PDV_OVERHEAD
     if not max_pdu or size <= max_pdu:
-        if dul_wakeup.send_now(dul, p_data_tf(context_id, command, data_set)):
+        if dul_wakeup.may_write_now(dul):
+            dul.socket.send(p_data_tf(context_id, command, data_set))
             return
         primitive = P_DATA()
         primitive.presentation_data_value_list.append((context_id, bytes((COMMAND | LAST,)) + command))

@@ -88,22 +88,20 @@ class _WakingQueue(queue.Queue):  # type: ignore[type-arg]
             pass
 
 
-def send_now(dul: Any, pdu: bytes) -> bool:
-    """Write an encoded P-DATA-TF ``pdu`` straight to the socket, if that is what the DUL would do.
+def may_write_now(dul: Any) -> bool:
+    """Whether a P-DATA-TF may go straight to ``dul``'s socket, as the DUL would send it.
 
     Only on the DUL thread itself (a request answered inline), with nothing
     queued before it, in Sta6 (data transfer: P-DATA-TF goes out and the
     state stays, PS3.8 9.2 DT-1), and with nobody watching sent PDUs. The
     queue, the state machine's turn and pynetdicom's PDU objects cost more
-    than the rest of a small response. False: queue the primitive as usual.
+    than the rest of a small response. The socket's ``send`` is pynetdicom's:
+    a failure queues Evt17 (the connection closed).
     """
     queued = dul.to_provider_queue
-    if (not isinstance(queued, _WakingQueue) or threading.get_ident() != queued.owner
-            or not queued.empty() or dul.state_machine.current_state != "Sta6"
-            or dul.assoc.get_handlers(evt.EVT_PDU_SENT) or dul.assoc.get_handlers(evt.EVT_DATA_SENT)):
-        return False
-    dul.socket.send(pdu)  # as pynetdicom's: a failure queues Evt17 (the connection closed)
-    return True
+    return (isinstance(queued, _WakingQueue) and threading.get_ident() == queued.owner
+            and queued.empty() and dul.state_machine.current_state == "Sta6"
+            and not dul.assoc.get_handlers(evt.EVT_PDU_SENT) and not dul.assoc.get_handlers(evt.EVT_DATA_SENT))
 
 
 def install(assoc: Any) -> bool:
