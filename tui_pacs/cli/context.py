@@ -98,7 +98,7 @@ def run_guarded(action: Callable[[], Any]) -> Any:
     except BrokenPipeError:
         sys.exit(EXIT_FAILURE)
     except Exception as exc:  # last resort: one line for the user, detail in the log
-        log.error("unexpected failure", exc_info=True)
+        log.exception("unexpected failure")
         click.echo(f"error: unexpected {type(exc).__name__}: {exc} (details in the log)", err=True)
         sys.exit(EXIT_FAILURE)
     if isinstance(result, int) and result:

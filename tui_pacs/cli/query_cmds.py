@@ -82,5 +82,5 @@ def _text(element: object) -> str:
         return ""
     value = getattr(element, "value", element)
     if isinstance(value, (list, tuple)) or type(value).__name__ == "MultiValue":
-        return "\\".join(str(v) for v in value)  # type: ignore[union-attr]
+        return "\\".join(str(v) for v in value)  # type: ignore[union-attr,attr-defined]
     return "" if value is None else str(value)

@@ -80,11 +80,12 @@ class NodelayApplicationEntity(ApplicationEntity):  # type: ignore[misc]
         set_nodelay(sock.socket)
         return sock
 
-    def start_server(self, address: tuple[str, int], *args: Any, **kwargs: Any) -> Any:
+    def start_server(self, address: Any, block: bool = True, ssl_context: Any = None,
+                     evt_handlers: list[Any] | None = None, ae_title: str | None = None,
+                     contexts: list[PresentationContext] | None = None) -> Any:
         """As pynetdicom's, with :data:`NODELAY_HANDLERS` added to ``evt_handlers``."""
-        handlers = list(kwargs.pop("evt_handlers", None) or [])
-        kwargs["evt_handlers"] = [*NODELAY_HANDLERS, *handlers]
-        return super().start_server(address, *args, **kwargs)
+        return super().start_server(address, block, ssl_context, [*NODELAY_HANDLERS, *(evt_handlers or [])],
+                                    ae_title, contexts)
 
 
 def apply_timeouts(ae: ApplicationEntity, timeouts: Timeouts) -> None:

@@ -28,6 +28,7 @@ import logging
 import threading
 from collections import deque
 from collections.abc import AsyncIterator, Callable
+from typing import Self
 
 from tui_pacs.domain.events import Event, JobProgress, LogRecorded
 
@@ -101,7 +102,7 @@ class Subscription:
     async def __anext__(self) -> Event:
         return await self.get()
 
-    def __enter__(self) -> Subscription:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -200,5 +201,5 @@ class BusLogHandler(logging.Handler):
         try:
             event = LogRecorded(level=record.levelname, logger=record.name, message=record.getMessage())
             self.bus.publish_threadsafe(event)
-        except Exception:  # never let logging break the caller
+        except Exception:  # noqa: BLE001 - never let logging break the caller
             self.handleError(record)

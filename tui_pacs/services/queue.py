@@ -25,7 +25,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from tui_pacs.config.model import Config
 from tui_pacs.domain.errors import TuiPacsError
@@ -171,8 +171,8 @@ class TransferQueue:
     async def serve(self, stop: asyncio.Event) -> None:
         """Dispatch queued jobs until ``stop`` is set (the daemon's way); recovers first."""
         self._loop = asyncio.get_running_loop()
-        for job in await asyncio.to_thread(self.store.recover):
-            log.warning("job %d was interrupted; it is %s", job.id, job.state)
+        for interrupted in await asyncio.to_thread(self.store.recover):
+            log.warning("job %d was interrupted; it is %s", interrupted.id, interrupted.state)
         running: set[asyncio.Task[None]] = set()
         while not stop.is_set():
             while len(running) < self.workers:
@@ -185,7 +185,7 @@ class TransferQueue:
                 task.add_done_callback(running.discard)
             self._wake.clear()
             waiters = [asyncio.create_task(self._wake.wait()), asyncio.create_task(stop.wait())]
-            done, pending = await asyncio.wait(waiters, timeout=1.0, return_when=asyncio.FIRST_COMPLETED)
+            _done, pending = await asyncio.wait(waiters, timeout=1.0, return_when=asyncio.FIRST_COMPLETED)
             for w in pending:
                 w.cancel()
         # Interrupt what is running; _execute puts those rows back in the queue.
@@ -289,4 +289,4 @@ class _Reporter:
 def _seconds_until(iso: str) -> float:
     if not iso:
         return 0.0
-    return (datetime.fromisoformat(iso) - datetime.now(timezone.utc)).total_seconds()
+    return (datetime.fromisoformat(iso) - datetime.now(UTC)).total_seconds()

@@ -211,7 +211,7 @@ class ServeService:
         if self.archive is not None:
             try:
                 result["archive"] = self.archive.index.totals()
-            except Exception as exc:  # the status must answer even if the index is unhappy
+            except Exception as exc:  # noqa: BLE001 - the status must answer even if the index is unhappy
                 result["archive"] = {"error": str(exc)}
         return result
 

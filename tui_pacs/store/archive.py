@@ -13,6 +13,7 @@ import logging
 import threading
 from pathlib import Path
 from types import TracebackType
+from typing import Self
 
 from tui_pacs.config.model import ArchiveSettings, Config, DuplicatePolicy
 from tui_pacs.config.paths import Paths
@@ -54,7 +55,7 @@ class Archive:
         self.index.close()
         self.files.close()
 
-    def __enter__(self) -> Archive:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import aiosqlite
 
@@ -31,7 +31,7 @@ class AsyncIndex:
         self.db_path = db_path
         self._conn: aiosqlite.Connection | None = None
 
-    async def open(self) -> AsyncIndex:
+    async def open(self) -> Self:
         """Connect; the blocking Index must have created and migrated the database first."""
         self._conn = await aiosqlite.connect(self.db_path, isolation_level=None)
         await self._conn.execute("PRAGMA busy_timeout = 30000")
@@ -43,7 +43,7 @@ class AsyncIndex:
             await self._conn.close()
             self._conn = None
 
-    async def __aenter__(self) -> AsyncIndex:
+    async def __aenter__(self) -> Self:
         return await self.open()
 
     async def __aexit__(self, *exc: object) -> None:

@@ -59,7 +59,7 @@ def _conform(ds: Dataset, profile: MediaProfile) -> bool:
         try:
             ds.compress(profile.encode_to, generate_instance_uid=False)
             return True
-        except Exception as exc:  # the encoder refuses some pixel formats; Explicit LE is always allowed
+        except Exception as exc:  # noqa: BLE001 - the encoder refuses some pixel formats; Explicit LE is always allowed
             log.info("cannot encode %s to %s (%s); writing Explicit VR LE", ds.SOPInstanceUID,
                      profile.encode_to, exc)
     if syntax != EXPLICIT_LE:

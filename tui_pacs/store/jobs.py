@@ -13,13 +13,14 @@ from one still running in another process. States::
 
 from __future__ import annotations
 
+import builtins
 import json
 import os
 import socket
 import sqlite3
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +43,7 @@ class JobStateError(StoreError):
 
 def now_iso(offset_seconds: float = 0.0) -> str:
     """UTC timestamps that sort as text."""
-    moment = datetime.now(timezone.utc) + timedelta(seconds=offset_seconds)
+    moment = datetime.now(UTC) + timedelta(seconds=offset_seconds)
     return moment.isoformat(timespec="milliseconds")
 
 
@@ -106,7 +107,7 @@ class JobRow:
         """Time spent since the last start (to now while running)."""
         if not self.started_at:
             return 0.0
-        end = datetime.fromisoformat(self.finished_at) if self.finished_at else datetime.now(timezone.utc)
+        end = datetime.fromisoformat(self.finished_at) if self.finished_at else datetime.now(UTC)
         return max(0.0, (end - datetime.fromisoformat(self.started_at)).total_seconds())
 
     def rate(self) -> float:
@@ -227,7 +228,7 @@ class JobStore:
             with self.index.transaction() as conn:
                 conn.executemany("INSERT INTO job_failure (job_pk, sop_uid, reason) VALUES (?, ?, ?)", rows)
 
-    def failures(self, job_id: int) -> list[tuple[str, str]]:
+    def failures(self, job_id: int) -> builtins.list[tuple[str, str]]:
         rows = self.index.connection().execute(
             "SELECT sop_uid, reason FROM job_failure WHERE job_pk = ? ORDER BY rowid", (job_id,))
         return [(r[0], r[1]) for r in rows]
@@ -263,7 +264,7 @@ class JobStore:
             cursor = conn.execute(f"DELETE FROM job WHERE state IN ({marks})", FINAL_STATES)
             return int(cursor.rowcount)
 
-    def recover(self, is_alive: Callable[[str], bool] = owner_alive) -> list[JobRow]:
+    def recover(self, is_alive: Callable[[str], bool] = owner_alive) -> builtins.list[JobRow]:
         """After a restart: jobs whose owner is gone are queued again (or cancelled if asked to)."""
         recovered: list[int] = []
         with self.index.transaction() as conn:
@@ -276,7 +277,7 @@ class JobStore:
                                  "error = 'cancelled (its process ended)' WHERE pk = ?", (CANCELLED, now_iso(), pk))
                 else:
                     conn.execute("UPDATE job SET state = ?, owner = '', next_attempt_at = '', error = ? "
-                                 "WHERE pk = ?", (QUEUED, "interrupted: the process running it ended; queued to "
-                                                  "resume", pk))
+                                 "WHERE pk = ?", (QUEUED, ("interrupted: the process running it ended; queued to "
+                                                   "resume"), pk))
                 recovered.append(int(pk))
         return [self.get(pk) for pk in recovered]

@@ -9,6 +9,7 @@ unexpected, still without a traceback on screen.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from textual.app import App
 from textual.worker import Worker, WorkerState
@@ -28,7 +29,7 @@ def describe_error(error: BaseException) -> tuple[str, str]:
     return f"Unexpected {type(error).__name__}", first or "see the log for details"
 
 
-def report_worker_state(app: App[object], worker: Worker[object], state: WorkerState) -> None:
+def report_worker_state(app: App[Any], worker: Worker[object], state: WorkerState) -> None:
     """Show a failed worker's error once and log its traceback; ignore every other state."""
     if state is not WorkerState.ERROR or worker.error is None:
         return

@@ -38,8 +38,9 @@ import struct
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
+from pydicom.filebase import DicomIO
 from pynetdicom import (
     PYNETDICOM_IMPLEMENTATION_UID,
     _config,
@@ -92,7 +93,7 @@ def _create_file_meta(*, sop_class_uid: object, sop_instance_uid: object,
     return file_meta_bytes(sop_class_uid, sop_instance_uid, transfer_syntax)
 
 
-def _write_file_meta_info(fp: BinaryIO, meta: Any) -> None:
+def _write_file_meta_info(fp: DicomIO, meta: Any) -> None:
     if isinstance(meta, bytes):
         fp.write(meta)
     else:  # someone else's call with a real Dataset: keep pydicom's behaviour

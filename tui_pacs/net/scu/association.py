@@ -42,7 +42,7 @@ MAX_CONTEXTS = 128
 def _on_connection_open(event: evt.Event) -> None:
     """EVT_CONN_OPEN: runs after connect() and before A-ASSOCIATE-RQ, so before the reactor loop."""
     assoc = event.assoc
-    assoc._tui_pacs_connected = True  # tells a refused connection from a refused association
+    assoc._tui_pacs_connected = True  # type: ignore[attr-defined]  # tells a refused connection from a refused association
     set_nodelay(getattr(assoc.dul.socket, "socket", None))  # already set before connect; harmless
     dimse_guard.install(assoc)
 
@@ -130,7 +130,7 @@ def _raise_not_established(assoc: Association, where: str) -> NoReturn:
         result = getattr(rsp, "result", None)
         source = getattr(rsp, "result_source", None)
         reason = getattr(rsp, "diagnostic", None)
-        text = _REJECT_REASONS.get((source, reason), f"reason {reason}")
+        text = _REJECT_REASONS.get((int(source or 0), int(reason or 0)), f"reason {reason}")
         permanent = result == 0x01
         raise AssociationRejected(
             f"{where} rejected the association ({'permanent' if permanent else 'transient'}: {text})",
@@ -164,6 +164,6 @@ def raise_no_response(assoc: Association, node: RemoteNode, what: str) -> NoRetu
 def context_id(assoc: Association, abstract_syntax: str) -> int:
     """The ID of the accepted context for ``abstract_syntax`` (C-CANCEL goes on the request's context)."""
     for cx in assoc.accepted_contexts:
-        if cx.abstract_syntax == abstract_syntax:
+        if cx.abstract_syntax == abstract_syntax and cx.context_id is not None:
             return int(cx.context_id)
     raise NetError(f"no accepted presentation context for {abstract_syntax}")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 import time
 
-from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]
 from pynetdicom.presentation import build_context
+from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]
 
 from tui_pacs.config.model import RemoteNode
 from tui_pacs.net.errors import OperationFailed

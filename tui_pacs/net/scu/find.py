@@ -90,29 +90,28 @@ def send_c_find(calling_ae: str, node: RemoteNode, query: RemoteQuery, *,
     """
     model = FIND_MODELS[query.root]
     ae = make_ae(calling_ae)
-    with associate(ae, node, [build_context(model)]) as assoc:
-        with dimse_guard.exclusive(assoc):
-            responses = assoc.send_c_find(query.identifier(), model, msg_id=1)
-            cancelled = False
-            for status, identifier in responses:
-                if "Status" not in status:
-                    raise_no_response(assoc, node, "the C-FIND")
-                code = int(status.Status)
-                if is_pending(code):
-                    if cancelled:
-                        continue
-                    if identifier is not None:
-                        yield identifier
-                    if cancel is not None and cancel.is_set():
-                        cancelled = True
-                        assoc.send_c_cancel(1, context_id(assoc, model))
+    with associate(ae, node, [build_context(model)]) as assoc, dimse_guard.exclusive(assoc):
+        responses = assoc.send_c_find(query.identifier(), model, msg_id=1)
+        cancelled = False
+        for status, identifier in responses:
+            if "Status" not in status:
+                raise_no_response(assoc, node, "the C-FIND")
+            code = int(status.Status)
+            if is_pending(code):
+                if cancelled:
                     continue
-                if code in (SUCCESS, CANCEL):
-                    return
-                comment = status.get("ErrorComment")
-                raise OperationFailed(
-                    f"{node.name} answered the C-FIND with {describe(code)}{': ' + str(comment) if comment else ''}",
-                    status=code)
+                if identifier is not None:
+                    yield identifier
+                if cancel is not None and cancel.is_set():
+                    cancelled = True
+                    assoc.send_c_cancel(1, context_id(assoc, model))
+                continue
+            if code in (SUCCESS, CANCEL):
+                return
+            comment = status.get("ErrorComment")
+            raise OperationFailed(
+                f"{node.name} answered the C-FIND with {describe(code)}{': ' + str(comment) if comment else ''}",
+                status=code)
 
 
 def find_all(calling_ae: str, node: RemoteNode, query: RemoteQuery) -> list[Dataset]:

@@ -22,7 +22,8 @@ from tui_pacs.config.model import RemoteNode
 from tui_pacs.domain.attributes import Root
 from tui_pacs.net.errors import Cancelled, OperationFailed
 from tui_pacs.net.scu import dimse_guard
-from tui_pacs.net.scu.association import associate, context_id as _context_id, make_ae, raise_no_response
+from tui_pacs.net.scu.association import associate, make_ae, raise_no_response
+from tui_pacs.net.scu.association import context_id as _context_id
 from tui_pacs.net.scu.retrieve import RetrieveItem, SubOperations, final_reason
 from tui_pacs.net.scu.status import CANCEL, SUCCESS, is_pending
 from tui_pacs.net.scu.store import ProgressCallback, TransferCounts

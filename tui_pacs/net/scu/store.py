@@ -118,6 +118,7 @@ def _send_one(assoc: object, node: RemoteNode, item: StoreItem, message_id: int,
         counts.failed += 1
         counts.failures.append((item.sop_instance_uid, f"cannot read or decode the local file: {exc}"))
         return
+    assert context.context_id is not None  # an accepted context always has its ID
     if stored is not None:
         rsp = _send_stored(assoc, int(context.context_id), item, stored, message_id)
     else:

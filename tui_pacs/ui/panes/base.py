@@ -27,7 +27,8 @@ class Pane(Vertical):
         so the number keys keep switching panes."""
         focusable = [w for w in self.query("*") if w.focusable]
         lists = [w for w in focusable if not isinstance(w, Input)]
-        return (lists or focusable or [None])[0]
+        chosen = lists or focusable
+        return chosen[0] if chosen else None
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         report_worker_state(self.app, event.worker, event.state)
