@@ -222,3 +222,35 @@ def test_stores_answered_inline_between_other_requests(scp: RunningScp, tmp_path
     assert found[0][1].StudyInstanceUID == datasets[0].StudyInstanceUID
     for ds in datasets:
         assert scp.archive.index.has_instance(str(ds.SOPInstanceUID))
+
+
+def test_small_data_sets_are_written_once_under_their_final_name(scp: RunningScp, tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """A data set small enough to arrive whole in memory is written straight under its final
+    name (FileStore.place_content): no file in the shared incoming directory, no rename. A large
+    one is still written to disk as it arrives, then renamed into place."""
+    from tui_pacs.store.files import FileStore
+
+    ways: list[str] = []
+    place, place_content = FileStore.place, FileStore.place_content
+    monkeypatch.setattr(FileStore, "place", lambda self, *a: (ways.append("renamed"), place(self, *a))[1])
+    monkeypatch.setattr(FileStore, "place_content",
+                        lambda self, *a: (ways.append("written"), place_content(self, *a))[1])
+    small = pydicom.dcmread(synthetic(tmp_path / "small", 1)[0])
+    large = pydicom.dcmread(synthetic(tmp_path / "large", 1)[0])
+    large.Rows = large.Columns = 512
+    large.PixelData = bytes(512 * 512)
+    ae = AE(ae_title="STORER")
+    ae.add_requested_context(SC, ExplicitVRLittleEndian)
+    assoc = ae.associate(HOST, scp.port, ae_title=AET)
+    assert assoc.is_established
+    try:
+        statuses = [int(assoc.send_c_store(ds).Status) for ds in (small, large)]
+    finally:
+        assoc.release()
+    assert statuses == [0, 0]
+    assert ways == ["written", "renamed"]
+    for ds in (small, large):
+        path = scp.archive.index.instance_path(str(ds.SOPInstanceUID))
+        assert path is not None and pydicom.dcmread(path).SOPInstanceUID == ds.SOPInstanceUID
+    assert scp.incoming_leftovers() == []

@@ -21,19 +21,51 @@ def test_each_data_set_gets_a_file_of_its_own(tmp_path: Path) -> None:
     assert all(oct(os.stat(f.name).st_mode & 0o777) == oct(0o600) for f in files)
 
 
-def test_a_file_left_under_the_next_name_is_not_reused(tmp_path: Path) -> None:
-    """A file already under the next name (a forked child shares the counter) is stepped over, never written into."""
-    first = chunked.IncomingFile(str(tmp_path))
-    first.close()
-    stem, number = Path(first.name).name.rsplit("-", 1)
-    following = int(number.split(".")[0]) + 1
-    stale = tmp_path / f"{stem}-{following}.part"
+def test_a_file_already_under_the_name_is_never_written_into_or_removed(tmp_path: Path) -> None:
+    """The name is chosen at once, the file made at the first write: a file found there then
+    (never expected: the name holds the process ID and a counter) fails the data set and is
+    left as it was."""
+    incoming = chunked.IncomingFile(str(tmp_path))
+    stale = Path(incoming.name)
     stale.write_bytes(b"someone else's")
-    second = chunked.IncomingFile(str(tmp_path))
-    second.write(b"ours")
-    second.close()
-    assert second.name != str(stale) and stale.read_bytes() == b"someone else's"
-    assert Path(second.name).read_bytes() == b"ours"
+    incoming.write(b"ours")
+    with pytest.raises(StoreError):
+        incoming.finish()
+    incoming.close()
+    assert stale.read_bytes() == b"someone else's"
+
+
+def test_names_differ_between_processes(tmp_path: Path) -> None:
+    """A forked child shares the token and the counter; the process ID keeps the names apart."""
+    import os
+
+    assert f"-{os.getpid()}-" in Path(chunked.IncomingFile(str(tmp_path)).name).name
+
+
+def test_no_file_is_made_before_the_first_write(tmp_path: Path) -> None:
+    incoming = chunked.IncomingFile(str(tmp_path))
+    assert not Path(incoming.name).exists()
+    incoming.write(b"x")
+    incoming.finish()
+    assert Path(incoming.name).read_bytes() == b"x"
+
+
+def test_a_small_data_set_taken_in_memory_never_gets_a_file(tmp_path: Path) -> None:
+    incoming = chunked.IncomingFile(str(tmp_path))
+    incoming.write(b"\x00" * 128)
+    incoming.write(b"DICM rest")
+    assert incoming.take_in_memory() == b"\x00" * 128 + b"DICM rest"
+    incoming.write(b"late")  # nothing more may make the file
+    incoming.close()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_data_set_already_written_is_not_taken_in_memory(tmp_path: Path) -> None:
+    incoming = chunked.IncomingFile(str(tmp_path))
+    incoming.write(b"a" * (1 << 16))  # reaches the write threshold: written now
+    assert incoming.take_in_memory() is None
+    incoming.finish()
+    assert Path(incoming.name).stat().st_size == 1 << 16
 
 
 def test_an_unwritable_directory_fails_at_finish_not_at_write(tmp_path: Path) -> None:

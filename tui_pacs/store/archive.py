@@ -96,8 +96,9 @@ class Archive:
         with self._usage_lock:
             self._usage = None
 
-    def ingest_file(self, temporary: Path, *, source_ae: str = "", header: Header | None = None,
-                    transfer_syntax: str | None = None, size: int | None = None) -> StoredInstance:
+    def ingest_file(self, temporary: Path | None, *, source_ae: str = "", header: Header | None = None,
+                    transfer_syntax: str | None = None, size: int | None = None,
+                    content: bytes | None = None) -> StoredInstance:
         """Store a Part 10 file written to :attr:`incoming_dir`; consume it.
 
         The file need not be flushed: it is made durable here, with whatever
@@ -107,20 +108,26 @@ class Archive:
         C-STORE path); otherwise the file's header is read here. So may the
         file's ``size``, when the caller wrote it. On any
         failure the temporary file is removed and the exception propagates.
+
+        With ``content`` (a received data set whole in memory) there need be
+        no file at ``temporary`` (it may be None): the bytes are written
+        straight under their final name.
         """
+        if temporary is None and content is None:
+            raise ValueError("ingest_file needs a file or its content")
         try:
             if header is None:
-                header = read_any_header(temporary, transfer_syntax)
+                header = read_any_header(temporary, transfer_syntax, content=content)
             if size is None:
-                size = temporary.stat().st_size
+                size = len(content) if content is not None else Path(temporary or "").stat().st_size
             record = record_from_header(header, source_ae=source_ae, file_size=size,
                                         transfer_syntax=transfer_syntax)
-            return self._place(temporary, record)
+            return self._place(temporary, record, content)
         except BaseException:
             self.files.discard(temporary)
             raise
 
-    def _place(self, temporary: Path, record: InstanceRecord) -> StoredInstance:
+    def _place(self, temporary: Path | None, record: InstanceRecord, content: bytes | None = None) -> StoredInstance:
         relative = FileStore.relative_path(record.study_uid, record.series_uid, record.sop_instance_uid)
         record.instance["path"] = relative
         # A duplicate is found where its file would go (the name is taken), not by asking the
@@ -132,7 +139,7 @@ class Archive:
                 raise
             self.files.discard(temporary)  # nothing to store: a full disk does not refuse what we have
             return StoredInstance(record, relative, duplicate=True)
-        outcome = self.group.commit(PendingInstance(temporary, record))
+        outcome = self.group.commit(PendingInstance(temporary, record, content=content))
         if outcome.duplicate:
             self.forget_usage()
         else:

@@ -12,6 +12,7 @@ sender's encoding (PS3.5 6.1).
 
 from __future__ import annotations
 
+import io
 import logging
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -55,10 +56,16 @@ Header = Dataset | RawHeader
 """A parsed header as :func:`read_header` or :func:`.header.read_raw_header` give it."""
 
 
-def read_any_header(path: Path, transfer_syntax: str | None = None) -> Header:
-    """The header of a Part 10 file, the fast way when the file can be walked, else through pydicom."""
-    raw = read_raw_header(path, KEPT_TAGS, transfer_syntax)
-    return raw if raw is not None else read_header(path)
+def read_any_header(path: Path | None, transfer_syntax: str | None = None, *,
+                    content: bytes | None = None) -> Header:
+    """The header of a Part 10 file (at ``path``, or ``content`` when given), the fast way when
+    it can be walked, else through pydicom."""
+    if content is None and path is None:
+        raise ValueError("read_any_header needs a path or the content")
+    raw = read_raw_header(path or Path(), KEPT_TAGS, transfer_syntax, content=content)
+    if raw is not None:
+        return raw
+    return read_header(io.BytesIO(content) if content is not None else Path(path or ""))
 
 
 def read_header(source: str | Path | BinaryIO) -> Dataset:

@@ -57,6 +57,10 @@ class Placement(NamedTuple):
     """The name was new (False: an older file under it was replaced)."""
 
 
+_NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | getattr(os, "O_NOFOLLOW", 0)
+"""Flags of a file created under its final name (:meth:`FileStore.place_content`)."""
+
+
 class FileStore:
     """Owns the directory tree of instance files."""
 
@@ -155,6 +159,37 @@ class FileStore:
             changed += [target.parent.parent, self.root]
         return Placement(target, changed, fresh=True)
 
+    def place_content(self, content: bytes, relative: str) -> Placement | None:
+        """Write a small instance's bytes straight under its final name unless the name is
+        taken; nothing flushed yet. As :meth:`place`, without a temporary file: creating one in
+        the incoming directory and renaming it dirtied two directories per instance, and the
+        batch's flush wrote both. A crash while writing leaves a file that is not indexed,
+        which the next copy of the instance replaces. Raises OSError (nothing left behind).
+        """
+        target = self.root / relative
+        changed = [target.parent]
+        try:
+            fd = os.open(target, _NEW_FILE, 0o600)
+        except FileExistsError:
+            return None
+        except FileNotFoundError:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            changed += [target.parent.parent, self.root]
+            try:
+                fd = os.open(target, _NEW_FILE, 0o600)
+            except FileExistsError:
+                return None
+        try:
+            view = memoryview(content)
+            while view:
+                view = view[os.write(fd, view):]
+        except BaseException:
+            target.unlink(missing_ok=True)
+            raise
+        finally:
+            os.close(fd)
+        return Placement(target, changed, fresh=True)
+
     def replace(self, temporary: Path, relative: str) -> Placement:
         """Put a temporary file over an existing one of the same name.
 
@@ -243,8 +278,9 @@ class FileStore:
             except OSError:
                 break
 
-    def discard(self, temporary: Path) -> None:
-        temporary.unlink(missing_ok=True)
+    def discard(self, temporary: Path | None) -> None:
+        if temporary is not None:
+            temporary.unlink(missing_ok=True)
 
     def clean_incoming(self) -> int:
         """Remove temporary files left by a crash; they were never indexed."""

@@ -58,8 +58,11 @@ COMPANY_SECONDS = 0.0005
 class PendingInstance:
     """One instance waiting for its batch: the file to place and the row to commit."""
 
-    temporary: Path
+    temporary: Path | None
+    """The file to place; None (or no file there) when :attr:`content` is given."""
     record: InstanceRecord
+    content: bytes | None = None
+    """The file's bytes, to be written under the final name."""
     outcome: AddOutcome | None = None
     error: BaseException | None = None
     done: bool = False
@@ -233,8 +236,12 @@ class GroupCommit:
                 return
             self._in_flight[relative] = item
         try:
-            item.temporary = self.files.localise(item.temporary)
-            placement = self.files.place(item.temporary, relative)
+            if item.content is not None:
+                placement = self.files.place_content(item.content, relative)
+            else:
+                assert item.temporary is not None  # PendingInstance holds a file or its bytes
+                item.temporary = self.files.localise(item.temporary)
+                placement = self.files.place(item.temporary, relative)
             if placement is None:  # the name is taken: this instance again, or a file a crash left behind
                 if not self._replace() and self.index.has_instance(item.record.sop_instance_uid):
                     self.files.discard(item.temporary)
@@ -242,12 +249,19 @@ class GroupCommit:
                         self._finish(item, outcome=AddOutcome(inserted=False, duplicate=True,
                                                               old_path=relative))
                     return
+                if item.content is not None:  # replace needs a file to flush before it goes over the old
+                    item.temporary = self.files.write_temporary([item.content], sync=False)
+                assert item.temporary is not None
                 placement = self.files.replace(item.temporary, relative)
             item.placed, item.changed, item.fresh = placement
         except OSError as exc:
             self.files.discard(item.temporary)
             with self._lock:
                 self._finish(item, error=StoreError(f"cannot store {relative}: {exc.strerror or exc}"))
+        except StoreError as exc:
+            self.files.discard(item.temporary)
+            with self._lock:
+                self._finish(item, error=exc)
 
     # -- the two stages (one leader each; the lock is released while they work) --------
 

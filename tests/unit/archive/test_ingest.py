@@ -183,3 +183,53 @@ def test_a_file_received_on_another_filesystem_is_copied_in(archive: Archive, wr
         assert list(archive.incoming_dir.iterdir()) == []
     finally:
         shutil.rmtree(elsewhere, ignore_errors=True)
+
+
+def test_an_instance_in_memory_is_stored_without_a_temporary_file(archive: Archive,
+                                                                  write_instance: Callable[..., Path]) -> None:
+    """The bytes of a small received data set go straight under their final name, are read
+    for the index from memory, and are stored exactly as given."""
+    source = write_instance()
+    content = source.read_bytes()
+    stored = archive.ingest_file(None, source_ae="MODALITY1", content=content)
+    assert (archive.files.root / stored.path).read_bytes() == content
+    assert stored.record.instance["file_size"] == len(content)
+    assert archive.index.has_instance(stored.record.sop_instance_uid)
+    assert list(archive.incoming_dir.iterdir()) == []
+    again = archive.ingest_file(None, content=content)
+    assert again.duplicate and not again.replaced
+    assert archive.index.totals()["instance"] == 1
+
+
+def test_an_instance_in_memory_replaces_a_file_left_by_a_crash(archive: Archive,
+                                                               write_instance: Callable[..., Path]) -> None:
+    """A crash while writing under the final name leaves a file no row points at: the next
+    copy goes over it (by way of a flushed temporary file) and is indexed."""
+    source = write_instance()
+    leftover = archive.files.root / f"{ROOT}.1/{ROOT}.1.1/{ROOT}.1.1.1.dcm"
+    leftover.parent.mkdir(parents=True)
+    leftover.write_bytes(b"half a file")
+    stored = archive.ingest_file(None, content=source.read_bytes())
+    assert not stored.duplicate
+    assert leftover.read_bytes() == source.read_bytes()
+    assert archive.index.totals()["instance"] == 1
+    assert list(archive.incoming_dir.iterdir()) == []
+
+
+def test_an_instance_in_memory_that_is_not_dicom_leaves_nothing(archive: Archive) -> None:
+    with pytest.raises(NotDicom):
+        archive.ingest_file(None, content=b"\x00" * 128 + b"DICM" + b"garbage" * 10)
+    assert archive.index.totals()["instance"] == 0
+    assert [p for p in archive.files.root.rglob("*") if p.is_file()] == []
+
+
+def test_replace_policy_stores_an_instance_in_memory_over_the_old(paths, write_instance: Callable[..., Path]) -> None:  # type: ignore[no-untyped-def]
+    with Archive.open(paths, None) as archive:
+        archive.settings = ArchiveSettings(duplicates=DuplicatePolicy.REPLACE)
+        first = write_instance()
+        archive.ingest_file(None, content=first.read_bytes())
+        second = write_instance("second.dcm", name="CHANGED^NAME")
+        stored = archive.ingest_file(None, content=second.read_bytes())
+        assert stored.replaced
+        assert (archive.files.root / stored.path).read_bytes() == second.read_bytes()
+        assert archive.index.totals()["instance"] == 1

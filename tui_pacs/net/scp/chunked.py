@@ -16,6 +16,11 @@ memory. Two things are changed here, both in ``pynetdicom.dimse_messages``
 The data set bytes are written exactly as received, so the stored file
 holds what the sender sent, in the transfer syntax it was sent in.
 
+Writes are gathered up to 64 KB, and the file is made at the first write:
+a data set smaller than that has no file yet when it is complete, and the
+Storage SCP takes its bytes from memory (``received_file(...,
+in_memory=True)``) for the archive to write once, under the final name.
+
 The temporary file is an :class:`IncomingFile`: pynetdicom writes each
 fragment from the association's DUL thread, where an exception (a disk that
 fills half-way through a data set, ENOSPC) would kill the association
@@ -36,7 +41,7 @@ import os
 import secrets
 import struct
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -141,6 +146,13 @@ class IncomingFile:
     It stands in for the ``NamedTemporaryFile`` pynetdicom creates (it uses
     ``write``, ``file.flush``, ``name`` and ``close``). The file descriptor is
     unbuffered, so nothing is left to flush (and fail) in a destructor.
+
+    The file is created by the first write(2), not before: a small data set
+    handed over whole in memory (:func:`received_file` with ``in_memory``)
+    never has one here; the archive writes it where it belongs. Creating and
+    renaming a file in the incoming directory, which every association
+    shares, dirtied that directory for every instance, and the batch's flush
+    paid for it.
     """
 
     def __init__(self, directory: str) -> None:
@@ -157,11 +169,11 @@ class IncomingFile:
         self._pending: list[bytes] = []
         self._pending_size = 0
         self._fd: int | None = None
-        try:
-            self._fd, self.name = _create_unique(directory)
-        except OSError as exc:
-            self.name = os.path.join(directory, "in-unwritable.part")
-            self._fail(exc)
+        self._opened = False
+        """The file was made, or tried, or is never to be (its bytes were taken in memory)."""
+        self._created = False
+        """The file exists and is ours."""
+        self.name = _unique_name(directory)
 
     def write(self, data: bytes) -> int:
         """Queue ``data``; once a write has failed, drop it (the association still reads it)."""
@@ -175,7 +187,17 @@ class IncomingFile:
 
     def flush(self) -> None:
         """Write what is queued; a failure is kept in :attr:`error`, never raised."""
-        if self.error is not None or not self._pending or self._fd is None:
+        if self.error is not None or not self._pending:
+            return
+        if not self._opened:
+            self._opened = True
+            try:
+                self._fd = _create(self.name)
+                self._created = True
+            except OSError as exc:
+                self._fail(exc)
+                return
+        if self._fd is None:
             return
         data = self._pending[0] if len(self._pending) == 1 else b"".join(self._pending)
         self._pending.clear()
@@ -199,6 +221,18 @@ class IncomingFile:
         self.flush()
         if self.error is not None:
             raise storage_error(self.error)
+
+    def take_in_memory(self) -> bytes | None:
+        """The whole file's bytes, if nothing of it was written yet (a small data set): the
+        caller takes them and no file is ever made here. None (and nothing done) otherwise."""
+        if self._opened or self.error is not None:
+            return None
+        content = self._pending[0] if len(self._pending) == 1 else b"".join(self._pending)
+        self._pending.clear()
+        self._pending_size = 0
+        self._opened = True  # nothing is to be written under this name from now on
+        self.content = content
+        return content
 
     def fileno(self) -> int:
         if self._fd is None:
@@ -227,32 +261,42 @@ class IncomingFile:
                     exc.strerror or exc)
         # Give the space back now, not when the association gets round to answering.
         self._close_fd()
-        try:
-            os.unlink(self.name)
-        except OSError:
-            pass
+        if self._created:
+            try:
+                os.unlink(self.name)
+            except OSError:
+                pass
 
 
 _names = itertools.count()
 _TOKEN = secrets.token_hex(6)
+_pid = os.getpid()
+"""This process's ID, kept: os.getpid() is a system call, and this is asked for every data set."""
 
 
-def _create_unique(directory: str) -> tuple[int, str]:
-    """A new file ``in-<token>-<n>.part`` in ``directory``, opened for writing.
+def _forked() -> None:
+    global _pid
+    _pid = os.getpid()
+
+
+os.register_at_fork(after_in_child=_forked)
+
+
+def _unique_name(directory: str) -> str:
+    """A name ``in-<pid>-<token>-<n>.part`` in ``directory`` for a file made later.
 
     ``tempfile.mkstemp`` draws a random name for every file, a measurable
     share of the receiving thread's time per small instance; a counter
-    under a random per-process token is as unique, and O_EXCL steps over
-    a name already taken (a forked child shares the token and the counter).
+    under a random token is as unique. The process ID is in the name
+    because a forked child shares the token and the counter.
     """
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | getattr(os, "O_NOFOLLOW", 0)
-    stem = f"{directory}{os.sep}in-{_TOKEN}-"
-    while True:
-        name = f"{stem}{next(_names)}.part"
-        try:
-            return os.open(name, flags, 0o600), name
-        except FileExistsError:
-            continue
+    return f"{directory}{os.sep}in-{_pid}-{_TOKEN}-{next(_names)}.part"
+
+
+def _create(name: str) -> int:
+    """Create ``name`` for writing; a name taken (never expected) is an error, not a file to share."""
+    return os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | getattr(os, "O_NOFOLLOW", 0),
+                   0o600)
 
 
 def storage_error(exc: OSError) -> StoreError:
@@ -279,9 +323,24 @@ class ReceivedFile:
     size: int
     content: bytes | None = None
     """The file's bytes when they are still in memory (a small data set), else None."""
+    on_disk: bool = True
+    """False: there is no file at :attr:`path` (yet), only :attr:`content`."""
+
+    def write(self) -> ReceivedFile:
+        """This data set with its file at :attr:`path` (written now if it was only in memory)."""
+        if self.on_disk or self.content is None:
+            return self
+        try:
+            fd = _create(str(self.path))
+            with os.fdopen(fd, "wb") as out:
+                out.write(self.content)
+        except OSError as exc:
+            self.path.unlink(missing_ok=True)
+            raise storage_error(exc) from exc
+        return replace(self, on_disk=True)
 
 
-def received_file(event: Any) -> ReceivedFile | None:
+def received_file(event: Any, *, in_memory: bool = False) -> ReceivedFile | None:
     """The written Part 10 temporary file of a C-STORE received in chunked mode, or None.
 
     The file is complete but not yet flushed to disk; :meth:`Archive.ingest_file`
@@ -293,6 +352,8 @@ def received_file(event: Any) -> ReceivedFile | None:
 
     From here on the file is the caller's: it places it in the archive or
     removes it, whatever happens (:func:`release_received_file` leaves it).
+    With ``in_memory`` a small data set may come as its bytes only, no file
+    written (``on_disk`` false): the archive writes them at their final name.
     """
     request = event.request
     handle = getattr(request, "_dataset_file", None)
@@ -300,6 +361,10 @@ def received_file(event: Any) -> ReceivedFile | None:
     if handle is None or path is None:
         return None
     if isinstance(handle, IncomingFile):
+        content = handle.take_in_memory() if in_memory else None
+        if content is not None:
+            handle.handed_over = True
+            return ReceivedFile(Path(path), len(content), content, on_disk=False)
         handle.finish()
         handle.handed_over = True
         return ReceivedFile(Path(path), handle.size, handle.content)

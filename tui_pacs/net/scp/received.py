@@ -20,6 +20,7 @@ the same walk that reads the header the index needs (:mod:`tui_pacs.store.header
 from __future__ import annotations
 
 import functools
+import io
 import logging
 import os
 import tempfile
@@ -75,7 +76,8 @@ def inspect(path: Path, sop_class_uid: str, transfer_syntax: str, *,
     """Check the received file at ``path``, fix what B006 covers, and read its header.
 
     ``content`` is the file's bytes when the caller still holds them (a small
-    data set just written): the walk reads them instead of the file.
+    data set): the walk reads them instead of the file, which need not
+    exist; a rewrite (``rewritten``) leaves the file at ``path``.
 
     Raises :class:`~tui_pacs.store.errors.OutOfResources` (or another
     StoreError) when the file cannot be rewritten. A data set the walk cannot
@@ -86,7 +88,7 @@ def inspect(path: Path, sop_class_uid: str, transfer_syntax: str, *,
         return Inspection([], None)
     warnings: list[StoreWarning] = []
     if found.meta_elements:
-        discard_meta_elements(path, found, transfer_syntax)
+        discard_meta_elements(path, found, transfer_syntax, content=content)
         tags = ", ".join(f"({tag >> 16:04X},{tag & 0xFFFF:04X})" for tag, _, _ in found.meta_elements)
         log.info("discarded File Meta elements %s found inside a received data set", tags)
         count = len(found.meta_elements)
@@ -109,8 +111,10 @@ def missing_type1(sop_class_uid: str, transfer_syntax: str, found: DataSetSurvey
     return missing
 
 
-def discard_meta_elements(path: Path, found: DataSetSurvey, transfer_syntax: str) -> None:
-    """Rewrite ``path`` (same name) without the data set's group 0002 elements.
+def discard_meta_elements(path: Path, found: DataSetSurvey, transfer_syntax: str, *,
+                          content: bytes | None = None) -> None:
+    """Rewrite ``path`` (same name; from ``content`` when given) without the data set's
+    group 0002 elements.
 
     Not flushed here: like every received file, it is made durable with its
     batch when the archive places it (``store.group_commit``).
@@ -119,7 +123,8 @@ def discard_meta_elements(path: Path, found: DataSetSurvey, transfer_syntax: str
     deflated = encoding(transfer_syntax)[2]
     fd, name = tempfile.mkstemp(prefix="in-", suffix=".part", dir=path.parent)
     try:
-        with os.fdopen(fd, "wb") as out, path.open("rb") as source:
+        with os.fdopen(fd, "wb") as out, (io.BytesIO(content) if content is not None
+                                          else path.open("rb")) as source:
             out.write(source.read(found.data_set_offset))  # preamble and our File Meta
             data_set = _chunks(source)
             if deflated:

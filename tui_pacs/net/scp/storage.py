@@ -1,11 +1,12 @@
 """Storage SOP Classes as SCP (PS3.4 Annex B): durable store and index, then the status.
 
-The data set is already written to a temporary file when this handler runs
-(see :mod:`.chunked`). Here it is checked for what earns a warning
+The data set is already written to a temporary file when this handler runs,
+or, if small, whole in memory (see :mod:`.chunked`). Here it is checked for what earns a warning
 (:mod:`.received`: File Meta elements inside the data set are discarded,
 B006; an image without the Image Pixel Module's Type 1 attributes is kept,
 B007), its header parsed, checked against the presentation context, and
-handed to :meth:`Archive.ingest_file`, which renames it into place, flushes
+handed to :meth:`Archive.ingest_file`, which renames it into place (or
+writes the bytes held in memory there), flushes
 it to disk (one flush for every association's instances waiting at that
 moment) and commits the index row. Only then is Success (or a
 warning, which counts as stored) returned: a C-STORE-RSP Success means
@@ -15,6 +16,7 @@ temporary file.
 
 from __future__ import annotations
 
+import io
 import logging
 from dataclasses import replace
 from enum import IntEnum
@@ -76,7 +78,7 @@ def _received(event: Any) -> ReceivedFile:
     A write that failed while the data set arrived raises here: OutOfResources
     (A700) for a full disk, another StoreError (0110) otherwise.
     """
-    received = received_file(event)
+    received = received_file(event, in_memory=True)
     if received is None:
         raise StoreRefusal(StoreStatus.PROCESSING_FAILURE, "chunked receive is not installed")
     return received
@@ -111,15 +113,16 @@ def _store(event: Any, ctx: ScpContext, source_ae: str, received: ReceivedFile) 
         affected = str(request.AffectedSOPInstanceUID or "")
         inspection = inspect(path, abstract_syntax, transfer_syntax, content=received.content)
         warnings = inspection.warnings
-        header = inspection.header or read_header(path)
+        if inspection.rewritten:  # B006: the file at path, without some elements, is what to store
+            received = ReceivedFile(path, path.stat().st_size)
+        header = inspection.header or read_header(path if received.on_disk
+                                                  else io.BytesIO(received.content or b""))
         _check_header(header, abstract_syntax, affected)
     except BaseException:
         path.unlink(missing_ok=True)
         raise
-    # B006 may have rewritten the file without some elements: then its size is asked again.
-    size = None if inspection.rewritten else received.size
-    stored = ctx.archive.ingest_file(path, source_ae=source_ae, header=header,
-                                     transfer_syntax=transfer_syntax, size=size)
+    stored = ctx.archive.ingest_file(path, source_ae=source_ae, header=header, transfer_syntax=transfer_syntax,
+                                     size=received.size, content=None if received.on_disk else received.content)
     if warnings and not (stored.duplicate and not stored.replaced):  # an ignored duplicate kept the old file
         stored = replace(stored, warnings=(*stored.warnings, *warnings))
     return stored

@@ -43,15 +43,17 @@ def store_received(archive: Archive, event: Any, source_ae: str, counts: Receive
 
 def _store(archive: Archive, event: Any, source_ae: str, counts: ReceivedCounts) -> int:
     try:
-        # With chunked receive on in this process (an SCP runs beside us), the data set is already
-        # in a Part 10 temporary file; otherwise it is in memory. Either way the archive flushes it.
-        received = received_file(event)
+        # With chunked receive on in this process (an SCP runs beside us), the data set is in a
+        # Part 10 temporary file, or in memory if small; otherwise in memory. The archive writes
+        # what is in memory under its final name, and flushes it either way.
+        received = received_file(event, in_memory=True)
         if received is None:
             data = event.encoded_dataset()  # preamble, file meta and the data set as sent
-            temporary, size = archive.files.write_temporary([data], sync=False), len(data)
+            stored, size = archive.ingest_file(None, source_ae=source_ae, content=data), len(data)
         else:
-            temporary, size = received.path, received.size
-        stored = archive.ingest_file(temporary, source_ae=source_ae, size=size)
+            size = received.size
+            stored = archive.ingest_file(received.path, source_ae=source_ae, size=size,
+                                         content=None if received.on_disk else received.content)
     except OutOfResources as exc:
         log.error("refused an instance from %s: %s", source_ae, exc)
         status = 0xA700
