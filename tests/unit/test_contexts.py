@@ -13,7 +13,12 @@ from pydicom.uid import (
 from pynetdicom.presentation import PresentationContext
 from pynetdicom.sop_class import StudyRootQueryRetrieveInformationModelGet  # type: ignore[attr-defined]
 
-from tui_pacs.net.scu.contexts import MAX_CONTEXTS, choose_context, plan_get_contexts, plan_store_contexts
+from tui_pacs.net.scu.contexts import (
+    MAX_CONTEXTS,
+    choose_context,
+    plan_get_contexts,
+    plan_store_contexts,
+)
 
 
 def _accepted(abstract: str, syntax: str, cx_id: int = 1) -> PresentationContext:
