@@ -118,9 +118,11 @@ class Archive:
         try:
             if header is None:
                 header = read_any_header(temporary, transfer_syntax, content=content)
-            if size is None:
-                size = len(content) if content is not None else Path(temporary or "").stat().st_size
-            record = record_from_header(header, source_ae=source_ae, file_size=size,
+            if content is not None:
+                size = len(content)
+            elif size is None and temporary is not None:
+                size = temporary.stat().st_size
+            record = record_from_header(header, source_ae=source_ae, file_size=size or 0,
                                         transfer_syntax=transfer_syntax)
             return self._place(temporary, record, content)
         except BaseException:

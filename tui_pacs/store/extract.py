@@ -60,12 +60,13 @@ def read_any_header(path: Path | None, transfer_syntax: str | None = None, *,
                     content: bytes | None = None) -> Header:
     """The header of a Part 10 file (at ``path``, or ``content`` when given), the fast way when
     it can be walked, else through pydicom."""
-    if content is None and path is None:
+    if content is not None:
+        raw = read_raw_header(path or Path("<memory>"), KEPT_TAGS, transfer_syntax, content=content)
+        return raw if raw is not None else read_header(io.BytesIO(content))
+    if path is None:
         raise ValueError("read_any_header needs a path or the content")
-    raw = read_raw_header(path or Path(), KEPT_TAGS, transfer_syntax, content=content)
-    if raw is not None:
-        return raw
-    return read_header(io.BytesIO(content) if content is not None else Path(path or ""))
+    raw = read_raw_header(path, KEPT_TAGS, transfer_syntax)
+    return raw if raw is not None else read_header(path)
 
 
 def read_header(source: str | Path | BinaryIO) -> Dataset:

@@ -41,7 +41,7 @@ import os
 import secrets
 import struct
 import threading
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -325,19 +325,6 @@ class ReceivedFile:
     """The file's bytes when they are still in memory (a small data set), else None."""
     on_disk: bool = True
     """False: there is no file at :attr:`path` (yet), only :attr:`content`."""
-
-    def write(self) -> ReceivedFile:
-        """This data set with its file at :attr:`path` (written now if it was only in memory)."""
-        if self.on_disk or self.content is None:
-            return self
-        try:
-            fd = _create(str(self.path))
-            with os.fdopen(fd, "wb") as out:
-                out.write(self.content)
-        except OSError as exc:
-            self.path.unlink(missing_ok=True)
-            raise storage_error(exc) from exc
-        return replace(self, on_disk=True)
 
 
 def received_file(event: Any, *, in_memory: bool = False) -> ReceivedFile | None:

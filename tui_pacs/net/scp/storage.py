@@ -1,8 +1,8 @@
 """Storage SOP Classes as SCP (PS3.4 Annex B): durable store and index, then the status.
 
-The data set is already written to a temporary file when this handler runs,
-or, if small, whole in memory (see :mod:`.chunked`). Here it is checked for what earns a warning
-(:mod:`.received`: File Meta elements inside the data set are discarded,
+The data set is already in a temporary file when this handler runs, or, if
+small, whole in memory (see :mod:`.chunked`). Here it is checked for what
+earns a warning (:mod:`.received`: File Meta elements inside the data set are discarded,
 B006; an image without the Image Pixel Module's Type 1 attributes is kept,
 B007), its header parsed, checked against the presentation context, and
 handed to :meth:`Archive.ingest_file`, which renames it into place (or
