@@ -254,3 +254,35 @@ def test_small_data_sets_are_written_once_under_their_final_name(scp: RunningScp
         path = scp.archive.index.instance_path(str(ds.SOPInstanceUID))
         assert path is not None and pydicom.dcmread(path).SOPInstanceUID == ds.SOPInstanceUID
     assert scp.incoming_leftovers() == []
+
+
+def test_a_request_read_before_the_association_is_marked_established_is_answered(
+        scp: RunningScp, tmp_path: Path) -> None:
+    """pynetdicom sends the A-ASSOCIATE-AC, runs the EVT_ACCEPTED handlers, and only then marks
+    the association established: a quick sender's first C-STORE is read in between. It was
+    stored but never answered (about one association in fifty of storescu sending one small
+    instance); here the window is held open by a slow EVT_ACCEPTED handler."""
+    from pynetdicom import evt
+
+    def slow_accept(event: Any) -> None:
+        time.sleep(0.3)
+
+    assert scp.server._server is not None
+    scp.server._server.bind(evt.EVT_ACCEPTED, slow_accept)
+    try:
+        ds = pydicom.dcmread(synthetic(tmp_path / "early", 1)[0])
+        ae = AE(ae_title="EARLY")
+        ae.dimse_timeout = 5
+        ae.add_requested_context(SC, ExplicitVRLittleEndian)
+        assoc = ae.associate(HOST, scp.port, ae_title=AET)
+        assert assoc.is_established
+        try:
+            status = assoc.send_c_store(ds)
+        finally:
+            if assoc.is_established:
+                assoc.release()
+    finally:
+        scp.server._server.unbind(evt.EVT_ACCEPTED, slow_accept)
+    assert "Status" in status, "no C-STORE response: the request was read and never answered"
+    assert int(status.Status) == 0x0000
+    assert scp.archive.index.has_instance(str(ds.SOPInstanceUID))

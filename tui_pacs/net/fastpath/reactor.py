@@ -111,13 +111,23 @@ class _Requests(_SignallingQueue):
     and with several associations most of its system time (futex calls).
 
     How: :meth:`put` runs on the DUL thread as each message completes. If
-    an inline path exists for the message's type, the reactor has nothing
-    outstanding (every message it was given is answered, so the order of
-    requests and responses is kept) and :func:`fast_context` allows it, the
-    path answers here; the DUL thread sends the response on its next turn.
-    A path that declines (returns False) leaves the message to the reactor.
-    The DUL thread does not read the socket meanwhile, which a peer waiting
-    for the response does not notice.
+    an inline path exists for the message's type, the association is
+    established, the reactor has nothing outstanding (every message it was
+    given is answered, so the order of requests and responses is kept) and
+    :func:`fast_context` allows it, the path answers here; the DUL thread
+    sends the response on its next turn. A path that declines (returns
+    False) leaves the message to the reactor. The DUL thread does not read
+    the socket meanwhile, which a peer waiting for the response does not
+    notice.
+
+    Established, because pynetdicom sends the A-ASSOCIATE-AC, then runs the
+    EVT_ACCEPTED handlers, and only then marks the association established
+    and starts the reactor: a sender quick enough has its first request read
+    in between. Answered here then, the C-STORE was stored but its response
+    never sent (the path took the association for one that had ended), and
+    the sender waited out its timeout: about one association in fifty of
+    storescu sending a single small instance. The reactor answers such a
+    first request once it runs.
     """
 
     def __init__(self, assoc: Any, signal: threading.Event, inline_paths: dict[type, FastPath]) -> None:
@@ -147,9 +157,9 @@ class _Requests(_SignallingQueue):
     def _answer_inline(self, item: Any) -> bool:
         context_id, msg = item
         path = self._inline.get(type(msg))
-        if path is None or self._outstanding or self.failed is not None:
-            return False
         assoc = self._assoc
+        if path is None or self._outstanding or self.failed is not None or not assoc.is_established:
+            return False
         context = fast_context(assoc, msg, int(context_id))
         if context is None:
             return False
