@@ -33,6 +33,7 @@ from pynetdicom.sop_class import _STORAGE_CLASSES  # the one table of storage SO
 from pynetdicom.transport import AddressInformation, AssociationSocket
 
 from tui_pacs.config.model import LocalNode, Timeouts
+from tui_pacs.net.fastpath import uid_cache
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +104,7 @@ def make_ae(local: LocalNode, *, ae_title: str | None = None,
     No presentation contexts are added: the SCP adds its supported contexts
     (:func:`add_scp_contexts` in ``net/scp/server.py``), an SCU its requested ones.
     """
+    uid_cache.install()
     ae = NodelayApplicationEntity(ae_title=ae_title or local.ae_title)
     apply_timeouts(ae, timeouts or local.timeouts)
     ae.maximum_associations = local.max_associations

@@ -6,7 +6,8 @@
   data sets streamed to the chunked-receive file;
 * :mod:`.dimse`: DIMSE command sets written as bytes and sent as P-DATA;
 * :mod:`.reactor`: an accepted association's reactor woken by its queues,
-  with fast paths for the requests an SCP serves most (C-STORE, C-FIND).
+  with fast paths for the requests an SCP serves most (C-STORE, C-FIND);
+* :mod:`.uid_cache`: the UIDs of association negotiation converted once.
 
 Everything here touches private pynetdicom 3.0.x attributes and checks
 they exist before using them; nothing runs at import time.

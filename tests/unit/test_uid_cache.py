@@ -1,0 +1,65 @@
+"""The negotiation modules' remembering set_uid (net/fastpath/uid_cache.py)."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+from pynetdicom import utils
+
+from tui_pacs.net.fastpath import uid_cache
+
+
+@pytest.fixture(autouse=True)
+def empty_table(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(uid_cache, "_kept", {})
+
+
+def test_installed_in_the_negotiation_modules_only() -> None:
+    uid_cache.install()
+    uid_cache.install()  # idempotent
+    assert uid_cache.installed()
+    for name in uid_cache.NEGOTIATION_MODULES:
+        assert importlib.import_module(name).set_uid is uid_cache.set_uid
+    # A C-STORE's SOP Instance UID is new every time: the DIMSE primitives convert theirs as before.
+    assert importlib.import_module("pynetdicom.dimse_primitives").set_uid is utils.set_uid
+
+
+def test_a_syntax_is_converted_once_and_equals_pynetdicoms() -> None:
+    first = uid_cache.set_uid(b"1.2.840.10008.1.2.1", "transfer_syntax_name")
+    again = uid_cache.set_uid(b"1.2.840.10008.1.2.1", "transfer_syntax_name")
+    assert first is again
+    assert first == utils.set_uid(b"1.2.840.10008.1.2.1", "transfer_syntax_name")
+    assert uid_cache.set_uid("1.2.840.10008.1.2.1", "x") == first  # str and bytes both
+
+
+def test_an_invalid_uid_still_fails_with_its_name_and_is_not_kept() -> None:
+    too_long = "1." + "2" * 70
+    for _ in range(2):
+        with pytest.raises(ValueError, match="abstract_syntax"):
+            uid_cache.set_uid(too_long, "abstract_syntax")
+    assert uid_cache._kept == {}
+
+
+def test_a_non_conformant_uid_goes_the_long_way_every_time() -> None:
+    value = "1.2.03.4"  # a leading zero: accepted, but not conformant (logged each time)
+    first = uid_cache.set_uid(value, "abstract_syntax")
+    assert first == value and not first.is_valid
+    assert uid_cache.set_uid(value, "abstract_syntax") is not first
+    assert uid_cache._kept == {}
+
+
+def test_none_and_uid_objects_pass_through() -> None:
+    assert uid_cache.set_uid(None, "x") is None
+    from pydicom.uid import UID
+
+    uid = UID("1.2.840.10008.1.1")
+    assert uid_cache.set_uid(uid, "x") == uid
+    assert uid_cache._kept == {}
+
+
+def test_the_table_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(uid_cache, "MAX_KEPT", 3)
+    for n in range(10):  # a peer proposing fresh UIDs on every association
+        uid_cache.set_uid(f"1.2.3.{n + 1}", "abstract_syntax")
+    assert len(uid_cache._kept) == 3
