@@ -55,7 +55,7 @@ def install() -> None:
     for module_name in NEGOTIATION_MODULES:
         module = importlib.import_module(module_name)
         if getattr(module, "set_uid", None) is _original:
-            module.set_uid = set_uid
+            module.set_uid = set_uid  # type: ignore[attr-defined]
 
 
 def installed() -> bool:
