@@ -32,6 +32,7 @@ def association(monkeypatch: pytest.MonkeyPatch) -> Association:
     context = build_context(SecondaryCaptureImageStorage, ExplicitVRLittleEndian)
     context.context_id = CONTEXT_ID
     assoc._accepted_cx = {CONTEXT_ID: context}
+    assoc.is_established = True  # as an accepted association is once pynetdicom has run EVT_ACCEPTED
     return assoc
 
 
@@ -110,6 +111,17 @@ def test_a_declined_store_goes_to_the_reactor(monkeypatch: pytest.MonkeyPatch) -
     assert queued(requests) == [1] and signal.is_set() and requests.answered_inline == 0
 
 
+def test_a_store_read_before_the_association_is_established_goes_to_the_reactor(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """pynetdicom sends the A-ASSOCIATE-AC before it marks the association established; a
+    request read in between is the reactor's, which answers it once it runs."""
+    path = Recorder()
+    requests, signal = requests_queue(monkeypatch, path)
+    requests._assoc.is_established = False
+    requests.put((CONTEXT_ID, store_request(1)))
+    assert path.seen == [] and queued(requests) == [1] and signal.is_set()
+
+
 def test_a_request_on_an_unknown_context_goes_to_the_reactor(monkeypatch: pytest.MonkeyPatch) -> None:
     path = Recorder()
     requests, _ = requests_queue(monkeypatch, path)
@@ -139,7 +151,8 @@ def test_the_network_timeout_does_not_run_while_a_request_is_answered(monkeypatc
     requests, _ = requests_queue(monkeypatch, Recorder())
     requests._inline[C_STORE] = slow_path
     assoc = requests._assoc
-    assoc.is_established = False  # no release or abort to look at
+    monkeypatch.setattr(assoc.acse, "is_release_requested", lambda: False)  # no release or abort to look at
+    monkeypatch.setattr(assoc.acse, "is_aborted", lambda: False)
     assoc.requestor.address_info = AddressInformation("127.0.0.1", 11112)
     monkeypatch.setattr(assoc.dul, "is_alive", lambda: True)
     monkeypatch.setattr(assoc.dul, "idle_timer_expired", lambda: True)  # the timeout has passed
