@@ -41,7 +41,8 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def _storage_error(exc: OSError, what: str) -> StoreError:
+def storage_error(exc: OSError, what: str) -> StoreError:
+    """The archive error for a failed file operation: OutOfResources (A700) when out of space."""
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
         return OutOfResources(f"no space left to store {what}")
     return StoreError(f"cannot store {what}: {exc.strerror or exc}")
@@ -96,7 +97,7 @@ class FileStore:
         try:
             fd, name = tempfile.mkstemp(prefix="in-", suffix=".part", dir=self.incoming)
         except OSError as exc:
-            raise _storage_error(exc, "an incoming instance") from exc
+            raise storage_error(exc, "an incoming instance") from exc
         return os.fdopen(fd, "w+b"), Path(name)
 
     def write_temporary(self, chunks: Iterable[bytes], *, sync: bool = True) -> Path:
@@ -115,7 +116,7 @@ class FileStore:
                     os.fsync(handle.fileno())
         except OSError as exc:
             path.unlink(missing_ok=True)
-            raise _storage_error(exc, "an incoming instance") from exc
+            raise storage_error(exc, "an incoming instance") from exc
         except BaseException:
             path.unlink(missing_ok=True)
             raise
@@ -227,7 +228,7 @@ class FileStore:
             for directory in dict.fromkeys(directories):
                 _fsync_dir(directory)
         except OSError as exc:
-            raise _storage_error(exc, "a batch of instances") from exc
+            raise storage_error(exc, "a batch of instances") from exc
 
     @staticmethod
     def fsync(path: Path) -> None:
@@ -259,7 +260,7 @@ class FileStore:
             try:
                 return syscalls.syncfs(self._root_fd)
             except OSError as exc:
-                raise _storage_error(exc, "a batch of instances") from exc
+                raise storage_error(exc, "a batch of instances") from exc
 
     def close(self) -> None:
         """Release the descriptor kept for syncfs."""

@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tui_pacs.store.errors import StoreError
-from tui_pacs.store.files import FileStore
+from tui_pacs.store.files import FileStore, storage_error
 from tui_pacs.store.index import AddOutcome, Index
 from tui_pacs.store.records import InstanceRecord
 
@@ -254,10 +254,10 @@ class GroupCommit:
                 assert item.temporary is not None
                 placement = self.files.replace(item.temporary, relative)
             item.placed, item.changed, item.fresh = placement
-        except OSError as exc:
+        except OSError as exc:  # a full disk (the quota check raced another writer) is A700, as ever
             self.files.discard(item.temporary)
             with self._lock:
-                self._finish(item, error=StoreError(f"cannot store {relative}: {exc.strerror or exc}"))
+                self._finish(item, error=storage_error(exc, relative))
         except StoreError as exc:
             self.files.discard(item.temporary)
             with self._lock:

@@ -233,3 +233,19 @@ def test_replace_policy_stores_an_instance_in_memory_over_the_old(paths, write_i
         assert stored.replaced
         assert (archive.files.root / stored.path).read_bytes() == second.read_bytes()
         assert archive.index.totals()["instance"] == 1
+
+
+def test_a_disk_that_fills_while_an_instance_in_memory_is_written_is_out_of_resources(
+        archive: Archive, write_instance: Callable[..., Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The free-space check passed, then another writer took the space: still A700, nothing left."""
+    from tui_pacs.store import files as files_module
+
+    def full(fd: int, data: object) -> int:
+        raise OSError(28, "No space left on device")
+
+    content = write_instance().read_bytes()
+    monkeypatch.setattr(files_module.os, "write", full)
+    with pytest.raises(OutOfResources):
+        archive.ingest_file(None, content=content)
+    assert archive.index.totals()["instance"] == 0
+    assert [p for p in archive.files.root.rglob("*.dcm")] == []
