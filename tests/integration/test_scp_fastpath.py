@@ -227,15 +227,14 @@ def test_stores_answered_inline_between_other_requests(scp: RunningScp, tmp_path
 def test_small_data_sets_are_written_once_under_their_final_name(scp: RunningScp, tmp_path: Path,
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     """A data set small enough to arrive whole in memory is written straight under its final
-    name (FileStore.place_content): no file in the shared incoming directory, no rename. A large
+    name (FileStore.place given bytes): no file in the shared incoming directory, no rename. A large
     one is still written to disk as it arrives, then renamed into place."""
     from tui_pacs.store.files import FileStore
 
     ways: list[str] = []
-    place, place_content = FileStore.place, FileStore.place_content
-    monkeypatch.setattr(FileStore, "place", lambda self, *a: (ways.append("renamed"), place(self, *a))[1])
-    monkeypatch.setattr(FileStore, "place_content",
-                        lambda self, *a: (ways.append("written"), place_content(self, *a))[1])
+    place = FileStore.place
+    monkeypatch.setattr(FileStore, "place", lambda self, source, *a: (
+        ways.append("written" if isinstance(source, bytes) else "renamed"), place(self, source, *a))[1])
     small = pydicom.dcmread(synthetic(tmp_path / "small", 1)[0])
     large = pydicom.dcmread(synthetic(tmp_path / "large", 1)[0])
     large.Rows = large.Columns = 512

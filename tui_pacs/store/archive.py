@@ -96,40 +96,32 @@ class Archive:
         with self._usage_lock:
             self._usage = None
 
-    def ingest_file(self, temporary: Path | None, *, source_ae: str = "", header: Header | None = None,
-                    transfer_syntax: str | None = None, size: int | None = None,
-                    content: bytes | None = None) -> StoredInstance:
-        """Store a Part 10 file written to :attr:`incoming_dir`; consume it.
+    def ingest_file(self, source: Path | bytes, *, source_ae: str = "", header: Header | None = None,
+                    transfer_syntax: str | None = None, size: int | None = None) -> StoredInstance:
+        """Store a Part 10 file written to :attr:`incoming_dir` (consumed), or one held whole in
+        memory (a small received data set: written straight under its final name).
 
         The file need not be flushed: it is made durable here, with whatever
         other instances are being stored at the same moment (group commit).
 
         ``header`` may be given when the caller has already parsed it (the
-        C-STORE path); otherwise the file's header is read here. So may the
-        file's ``size``, when the caller wrote it. On any
-        failure the temporary file is removed and the exception propagates.
-
-        With ``content`` (a received data set whole in memory) there need be
-        no file at ``temporary`` (it may be None): the bytes are written
-        straight under their final name.
+        C-STORE path); otherwise it is read here. So may the file's ``size``,
+        when the caller wrote it. On any failure the temporary file is
+        removed and the exception propagates.
         """
-        if temporary is None and content is None:
-            raise ValueError("ingest_file needs a file or its content")
         try:
             if header is None:
-                header = read_any_header(temporary, transfer_syntax, content=content)
-            if content is not None:
-                size = len(content)
-            elif size is None and temporary is not None:
-                size = temporary.stat().st_size
-            record = record_from_header(header, source_ae=source_ae, file_size=size or 0,
+                header = read_any_header(source, transfer_syntax)
+            if size is None:
+                size = len(source) if isinstance(source, bytes) else source.stat().st_size
+            record = record_from_header(header, source_ae=source_ae, file_size=size,
                                         transfer_syntax=transfer_syntax)
-            return self._place(temporary, record, content)
+            return self._place(source, record)
         except BaseException:
-            self.files.discard(temporary)
+            self.files.discard(source)
             raise
 
-    def _place(self, temporary: Path | None, record: InstanceRecord, content: bytes | None = None) -> StoredInstance:
+    def _place(self, source: Path | bytes, record: InstanceRecord) -> StoredInstance:
         relative = FileStore.relative_path(record.study_uid, record.series_uid, record.sop_instance_uid)
         record.instance["path"] = relative
         # A duplicate is found where its file would go (the name is taken), not by asking the
@@ -139,9 +131,9 @@ class Archive:
         except OutOfResources:
             if self.replace_duplicates or not self.index.has_instance(record.sop_instance_uid):
                 raise
-            self.files.discard(temporary)  # nothing to store: a full disk does not refuse what we have
+            self.files.discard(source)  # nothing to store: a full disk does not refuse what we have
             return StoredInstance(record, relative, duplicate=True)
-        outcome = self.group.commit(PendingInstance(temporary, record, content=content))
+        outcome = self.group.commit(PendingInstance(source, record))
         if outcome.duplicate:
             self.forget_usage()
         else:

@@ -56,17 +56,13 @@ Header = Dataset | RawHeader
 """A parsed header as :func:`read_header` or :func:`.header.read_raw_header` give it."""
 
 
-def read_any_header(path: Path | None, transfer_syntax: str | None = None, *,
-                    content: bytes | None = None) -> Header:
-    """The header of a Part 10 file (at ``path``, or ``content`` when given), the fast way when
-    it can be walked, else through pydicom."""
-    if content is not None:
-        raw = read_raw_header(path or Path("<memory>"), KEPT_TAGS, transfer_syntax, content=content)
-        return raw if raw is not None else read_header(io.BytesIO(content))
-    if path is None:
-        raise ValueError("read_any_header needs a path or the content")
-    raw = read_raw_header(path, KEPT_TAGS, transfer_syntax)
-    return raw if raw is not None else read_header(path)
+def read_any_header(source: Path | bytes, transfer_syntax: str | None = None) -> Header:
+    """The header of a Part 10 file (at a path, or its bytes), the fast way when it can be
+    walked, else through pydicom."""
+    raw = read_raw_header(source, KEPT_TAGS, transfer_syntax)
+    if raw is not None:
+        return raw
+    return read_header(io.BytesIO(source) if isinstance(source, bytes) else source)
 
 
 def read_header(source: str | Path | BinaryIO) -> Dataset:

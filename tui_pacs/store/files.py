@@ -59,7 +59,34 @@ class Placement(NamedTuple):
 
 
 _NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | getattr(os, "O_NOFOLLOW", 0)
-"""Flags of a file created under its final name (:meth:`FileStore.place_content`)."""
+
+
+def open_new(path: Path | str) -> int:
+    """Create ``path`` for writing, only if nothing has the name (FileExistsError otherwise)."""
+    return os.open(path, _NEW_FILE, 0o600)
+
+
+def write_all(fd: int, data: bytes) -> None:
+    """Write all of ``data`` (os.write may take less than it is given)."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _write_new(target: Path, content: bytes) -> bool:
+    """Write ``content`` as a new file ``target``; False (nothing done) if the name is taken."""
+    try:
+        fd = open_new(target)
+    except FileExistsError:
+        return False
+    try:
+        write_all(fd, content)
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
+    finally:
+        os.close(fd)
+    return True
 
 
 class FileStore:
@@ -133,73 +160,55 @@ class FileStore:
 
         return self.write_temporary(chunks(), sync=sync)
 
-    def place(self, temporary: Path, relative: str) -> Placement | None:
-        """Rename a temporary file to its final name unless the name is taken; nothing flushed yet.
+    def place(self, source: Path | bytes, relative: str) -> Placement | None:
+        """Put an instance under its final name unless the name is taken; nothing flushed yet.
 
-        Returns where it went and the directories whose entries changed (for
-        the caller to make durable, a whole batch at once, with
+        ``source`` is a temporary file (renamed, by one rename that refuses
+        to replace; it must be on the store's filesystem, :meth:`localise`)
+        or, for a small received instance, its bytes (written straight under
+        the final name: a temporary file in the incoming directory and its
+        rename dirtied two directories per instance, which the batch's flush
+        wrote). Returns where it went and the directories whose entries
+        changed (for the caller to make durable, a whole batch at once, with
         :meth:`make_durable`); None, with nothing done, when a file already
         has the name (the caller decides: a duplicate to drop, or
-        :meth:`replace`). The common case costs one call, a rename that
-        refuses to replace; the series directory is made only when that
-        rename misses it. ``temporary`` must be on the store's filesystem
-        (:meth:`localise`). Raises OSError; the caller cleans up.
+        :meth:`replace`). The series directory is made only when the first
+        try misses it. A crash while writing bytes leaves a file no row
+        points at, which the next copy of the instance replaces. Raises
+        OSError; the caller cleans up.
         """
         target = self.root / relative
-        created = False
+        if isinstance(source, bytes):
+            def put() -> bool:
+                return _write_new(target, source)
+        else:
+            def put() -> bool:
+                return syscalls.rename_noreplace(source, target)
         try:
-            renamed = syscalls.rename_noreplace(temporary, target)
+            done, changed = put(), [target.parent]
         except FileNotFoundError:
             target.parent.mkdir(parents=True, exist_ok=True)
-            created = True
-            renamed = syscalls.rename_noreplace(temporary, target)
-        if not renamed:
-            return None
-        changed = [target.parent]
-        if created:
-            changed += [target.parent.parent, self.root]
-        return Placement(target, changed, fresh=True)
+            done, changed = put(), [target.parent, target.parent.parent, self.root]
+        return Placement(target, changed, fresh=True) if done else None
 
-    def place_content(self, content: bytes, relative: str) -> Placement | None:
-        """Write a small instance's bytes straight under its final name unless the name is
-        taken; nothing flushed yet. As :meth:`place`, without a temporary file: creating one in
-        the incoming directory and renaming it dirtied two directories per instance, and the
-        batch's flush wrote both. A crash while writing leaves a file that is not indexed,
-        which the next copy of the instance replaces. Raises OSError (nothing left behind).
-        """
-        target = self.root / relative
-        changed = [target.parent]
-        try:
-            fd = os.open(target, _NEW_FILE, 0o600)
-        except FileExistsError:
-            return None
-        except FileNotFoundError:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            changed += [target.parent.parent, self.root]
-            try:
-                fd = os.open(target, _NEW_FILE, 0o600)
-            except FileExistsError:
-                return None
-        try:
-            view = memoryview(content)
-            while view:
-                view = view[os.write(fd, view):]
-        except BaseException:
-            target.unlink(missing_ok=True)
-            raise
-        finally:
-            os.close(fd)
-        return Placement(target, changed, fresh=True)
-
-    def replace(self, temporary: Path, relative: str) -> Placement:
-        """Put a temporary file over an existing one of the same name.
+    def replace(self, source: Path | bytes, relative: str) -> Placement:
+        """Put an instance (a temporary file, or its bytes) over an existing file of the same name.
 
         The new bytes are flushed first: a crash must not leave an indexed
-        name over lost data. Raises OSError; the caller cleans up.
+        name over lost data. Raises OSError (StoreError for bytes that
+        cannot be written); the caller cleans up.
         """
         target = self.root / relative
-        self.fsync(temporary)
-        os.replace(temporary, target)
+        if isinstance(source, Path):
+            self.fsync(source)
+            os.replace(source, target)
+        else:
+            temporary = self.write_temporary([source])  # flushed
+            try:
+                os.replace(temporary, target)
+            except BaseException:
+                temporary.unlink(missing_ok=True)
+                raise
         return Placement(target, [target.parent], fresh=False)
 
     def localise(self, temporary: Path) -> Path:
@@ -279,9 +288,10 @@ class FileStore:
             except OSError:
                 break
 
-    def discard(self, temporary: Path | None) -> None:
-        if temporary is not None:
-            temporary.unlink(missing_ok=True)
+    def discard(self, source: Path | bytes) -> None:
+        """Remove a temporary file not placed (bytes held in memory leave nothing to remove)."""
+        if isinstance(source, Path):
+            source.unlink(missing_ok=True)
 
     def clean_incoming(self) -> int:
         """Remove temporary files left by a crash; they were never indexed."""

@@ -58,11 +58,9 @@ COMPANY_SECONDS = 0.0005
 class PendingInstance:
     """One instance waiting for its batch: the file to place and the row to commit."""
 
-    temporary: Path | None
-    """The file to place; None (or no file there) when :attr:`content` is given."""
+    source: Path | bytes
+    """A temporary file to rename into place, or a small instance's bytes to write there."""
     record: InstanceRecord
-    content: bytes | None = None
-    """The file's bytes, to be written under the final name."""
     outcome: AddOutcome | None = None
     error: BaseException | None = None
     done: bool = False
@@ -225,43 +223,33 @@ class GroupCommit:
     # -- placing (each caller, in parallel) -------------------------------------------
 
     def _place(self, item: PendingInstance) -> None:
-        """Rename the file to its final name. The same instance already in flight is not placed
+        """Put the instance under its final name. The same instance already in flight is not placed
         again: this one waits for that one and shares its outcome."""
         relative = item.relative
         with self._lock:
             first = self._in_flight.get(relative)
             if first is not None:
                 first.twins.append(item)
-                self.files.discard(item.temporary)
+                self.files.discard(item.source)
                 return
             self._in_flight[relative] = item
         try:
-            if item.content is not None:
-                placement = self.files.place_content(item.content, relative)
-            else:
-                assert item.temporary is not None  # PendingInstance holds a file or its bytes
-                item.temporary = self.files.localise(item.temporary)
-                placement = self.files.place(item.temporary, relative)
+            if isinstance(item.source, Path):
+                item.source = self.files.localise(item.source)
+            placement = self.files.place(item.source, relative)
             if placement is None:  # the name is taken: this instance again, or a file a crash left behind
                 if not self._replace() and self.index.has_instance(item.record.sop_instance_uid):
-                    self.files.discard(item.temporary)
+                    self.files.discard(item.source)
                     with self._lock:
                         self._finish(item, outcome=AddOutcome(inserted=False, duplicate=True,
                                                               old_path=relative))
                     return
-                if item.content is not None:  # replace needs a file to flush before it goes over the old
-                    item.temporary = self.files.write_temporary([item.content], sync=False)
-                assert item.temporary is not None
-                placement = self.files.replace(item.temporary, relative)
+                placement = self.files.replace(item.source, relative)
             item.placed, item.changed, item.fresh = placement
-        except OSError as exc:  # a full disk (the quota check raced another writer) is A700, as ever
-            self.files.discard(item.temporary)
+        except (OSError, StoreError) as exc:  # a full disk (the quota check raced another writer) is A700
+            self.files.discard(item.source)
             with self._lock:
-                self._finish(item, error=storage_error(exc, relative))
-        except StoreError as exc:
-            self.files.discard(item.temporary)
-            with self._lock:
-                self._finish(item, error=exc)
+                self._finish(item, error=storage_error(exc, relative) if isinstance(exc, OSError) else exc)
 
     # -- the two stages (one leader each; the lock is released while they work) --------
 
@@ -332,4 +320,4 @@ class GroupCommit:
             except OSError as exc:
                 log.warning("could not remove %s: %s", item.placed, exc)
         elif item.placed is None:
-            self.files.discard(item.temporary)
+            self.files.discard(item.source)

@@ -144,11 +144,11 @@ class RawHeader:
         return _dictionary_vr(tag)  # Implicit VR (PS3.5 7.1.3), or a sender that said UN
 
 
-def read_raw_header(path: Path, keep: frozenset[int], transfer_syntax: str | None = None, *,
-                    content: bytes | None = None) -> RawHeader | None:
-    """The ``keep`` attributes of the Part 10 file at ``path`` (or in ``content``) from one walk;
-    None if it cannot be walked."""
-    found = survey(path, transfer_syntax, keep=keep, content=content)
+def read_raw_header(source: Path | bytes, keep: frozenset[int],
+                    transfer_syntax: str | None = None) -> RawHeader | None:
+    """The ``keep`` attributes of a Part 10 file (at a path, or its bytes) from one walk; None
+    if it cannot be walked."""
+    found = survey(source, transfer_syntax, keep=keep)
     return None if found is None else from_survey(found)
 
 

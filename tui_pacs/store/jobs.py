@@ -159,7 +159,7 @@ class JobStore:
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (job_id, kind, QUEUED, node, description, json.dumps(params or {}), total, max_attempts,
                  now_iso()))
-            return _row(conn.execute(f"{_SELECT} WHERE pk = ?", (job_id,)).fetchone())
+            return self.get(int(job_id))  # inside the transaction: reads what it just wrote
 
     def get(self, job_id: int) -> JobRow:
         row = self.index.connection().execute(f"{_SELECT} WHERE pk = ?", (job_id,)).fetchone()

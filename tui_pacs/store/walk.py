@@ -84,20 +84,20 @@ def data_set_offset(head: bytes) -> int:
     return 144 + int(length)
 
 
-def survey(path: Path, transfer_syntax: str | None = None, watch: Iterable[int] = (),
-           keep: frozenset[int] = frozenset(), *, content: bytes | None = None) -> DataSetSurvey | None:
-    """Walk the data set of the Part 10 file at ``path``; None if it cannot be followed.
+def survey(source: Path | bytes, transfer_syntax: str | None = None, watch: Iterable[int] = (),
+           keep: frozenset[int] = frozenset()) -> DataSetSurvey | None:
+    """Walk the data set of a Part 10 file (at a path, or its bytes held in memory); None if it
+    cannot be followed.
 
     ``transfer_syntax`` is the one the data set is encoded in (a C-STORE's
     presentation context); without it the file's own (0002,0010) is read.
-    ``content``, when given, is the whole file, walked instead of reading it.
     """
     watched = frozenset(watch)
     meta: list[tuple[int, int, int]] = []
     valued: set[int] = set()
     values: dict[int, tuple[bytes, bytes]] = {}
     try:
-        with io.BytesIO(content) if content is not None else open(path, "rb", buffering=0) as handle:
+        with io.BytesIO(source) if isinstance(source, bytes) else open(source, "rb", buffering=0) as handle:
             head = handle.read(_BUFFER)
             offset = data_set_offset(head)
             if transfer_syntax is None:

@@ -191,12 +191,12 @@ def test_an_instance_in_memory_is_stored_without_a_temporary_file(archive: Archi
     for the index from memory, and are stored exactly as given."""
     source = write_instance()
     content = source.read_bytes()
-    stored = archive.ingest_file(None, source_ae="MODALITY1", content=content)
+    stored = archive.ingest_file(content, source_ae="MODALITY1")
     assert (archive.files.root / stored.path).read_bytes() == content
     assert stored.record.instance["file_size"] == len(content)
     assert archive.index.has_instance(stored.record.sop_instance_uid)
     assert list(archive.incoming_dir.iterdir()) == []
-    again = archive.ingest_file(None, content=content)
+    again = archive.ingest_file(content)
     assert again.duplicate and not again.replaced
     assert archive.index.totals()["instance"] == 1
 
@@ -209,7 +209,7 @@ def test_an_instance_in_memory_replaces_a_file_left_by_a_crash(archive: Archive,
     leftover = archive.files.root / f"{ROOT}.1/{ROOT}.1.1/{ROOT}.1.1.1.dcm"
     leftover.parent.mkdir(parents=True)
     leftover.write_bytes(b"half a file")
-    stored = archive.ingest_file(None, content=source.read_bytes())
+    stored = archive.ingest_file(source.read_bytes())
     assert not stored.duplicate
     assert leftover.read_bytes() == source.read_bytes()
     assert archive.index.totals()["instance"] == 1
@@ -218,7 +218,7 @@ def test_an_instance_in_memory_replaces_a_file_left_by_a_crash(archive: Archive,
 
 def test_an_instance_in_memory_that_is_not_dicom_leaves_nothing(archive: Archive) -> None:
     with pytest.raises(NotDicom):
-        archive.ingest_file(None, content=b"\x00" * 128 + b"DICM" + b"garbage" * 10)
+        archive.ingest_file(b"\x00" * 128 + b"DICM" + b"garbage" * 10)
     assert archive.index.totals()["instance"] == 0
     assert [p for p in archive.files.root.rglob("*") if p.is_file()] == []
 
@@ -227,9 +227,9 @@ def test_replace_policy_stores_an_instance_in_memory_over_the_old(paths, write_i
     with Archive.open(paths, None) as archive:
         archive.settings = ArchiveSettings(duplicates=DuplicatePolicy.REPLACE)
         first = write_instance()
-        archive.ingest_file(None, content=first.read_bytes())
+        archive.ingest_file(first.read_bytes())
         second = write_instance("second.dcm", name="CHANGED^NAME")
-        stored = archive.ingest_file(None, content=second.read_bytes())
+        stored = archive.ingest_file(second.read_bytes())
         assert stored.replaced
         assert (archive.files.root / stored.path).read_bytes() == second.read_bytes()
         assert archive.index.totals()["instance"] == 1
@@ -246,6 +246,6 @@ def test_a_disk_that_fills_while_an_instance_in_memory_is_written_is_out_of_reso
     content = write_instance().read_bytes()
     monkeypatch.setattr(files_module.os, "write", full)
     with pytest.raises(OutOfResources):
-        archive.ingest_file(None, content=content)
+        archive.ingest_file(content)
     assert archive.index.totals()["instance"] == 0
     assert [p for p in archive.files.root.rglob("*.dcm")] == []

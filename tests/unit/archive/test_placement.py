@@ -122,29 +122,29 @@ def test_a_batch_is_flushed_as_configured(paths, write_instance, monkeypatch: py
         assert syncs == [] and len(fsyncs) == 4  # the file, its new series and study directories, the store root
 
 
-def test_place_content_writes_under_the_final_name(tmp_path: Path) -> None:
+def test_place_writes_bytes_under_the_final_name(tmp_path: Path) -> None:
     """A small instance whole in memory: written where it belongs, no temporary file, the
     directories it changed reported for the flush."""
     store = FileStore(tmp_path / "store")
     store.ensure()
-    placed = store.place_content(b"one", "1.2/1.2.3/1.2.3.4.dcm")
+    placed = store.place(b"one", "1.2/1.2.3/1.2.3.4.dcm")
     assert placed is not None and placed.fresh and placed.path.read_bytes() == b"one"
     assert placed.changed == [store.root / "1.2/1.2.3", store.root / "1.2", store.root]
-    beside = store.place_content(b"two", "1.2/1.2.3/1.2.3.5.dcm")
+    beside = store.place(b"two", "1.2/1.2.3/1.2.3.5.dcm")
     assert beside is not None and beside.changed == [store.root / "1.2/1.2.3"]
     assert list(store.incoming.iterdir()) == []
 
 
-def test_place_content_leaves_a_taken_name_alone(tmp_path: Path) -> None:
+def test_place_leaves_a_name_taken_to_bytes_alone(tmp_path: Path) -> None:
     store = FileStore(tmp_path / "store")
     store.ensure()
     relative = "1.2/1.2.3/1.2.3.4.dcm"
-    assert store.place_content(b"first", relative) is not None
-    assert store.place_content(b"second", relative) is None
+    assert store.place(b"first", relative) is not None
+    assert store.place(b"second", relative) is None
     assert store.absolute(relative).read_bytes() == b"first"
 
 
-def test_place_content_that_cannot_be_written_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bytes_that_cannot_be_written_leave_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     store = FileStore(tmp_path / "store")
     store.ensure()
 
@@ -153,5 +153,5 @@ def test_place_content_that_cannot_be_written_leaves_nothing(tmp_path: Path, mon
 
     monkeypatch.setattr(files_module.os, "write", full)
     with pytest.raises(OSError):
-        store.place_content(b"x" * 100, "1.2/1.2.3/1.2.3.4.dcm")
+        store.place(b"x" * 100, "1.2/1.2.3/1.2.3.4.dcm")
     assert not store.absolute("1.2/1.2.3/1.2.3.4.dcm").exists()

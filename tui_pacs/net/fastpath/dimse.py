@@ -24,7 +24,7 @@ from pynetdicom import evt
 from pynetdicom.dimse_primitives import C_STORE
 from pynetdicom.pdu_primitives import P_DATA
 
-from tui_pacs.net.fastpath import dul_wakeup
+from tui_pacs.net.fastpath import dul_wakeup, p_data
 
 C_STORE_RQ = 0x0001
 C_STORE_RSP = 0x8001
@@ -100,7 +100,7 @@ def p_data_tf(context_id: int, command: bytes, data_set: bytes | None = None) ->
     items = struct.pack(">LBB", len(command) + 2, context_id, COMMAND | LAST) + command
     if data_set is not None:
         items += struct.pack(">LBB", len(data_set) + 2, context_id, LAST) + data_set
-    return struct.pack(">BBL", 0x04, 0x00, len(items)) + items
+    return struct.pack(">BBL", p_data.P_DATA_TF, 0x00, len(items)) + items
 
 
 def send(assoc: Any, context_id: int, command: bytes, data_set: bytes | None = None) -> None:

@@ -53,6 +53,7 @@ from pynetdicom import (
 )
 
 from tui_pacs.store.errors import OutOfResources, StoreError
+from tui_pacs.store.files import open_new, write_all
 
 log = logging.getLogger(__name__)
 
@@ -192,7 +193,7 @@ class IncomingFile:
         if not self._opened:
             self._opened = True
             try:
-                self._fd = _create(self.name)
+                self._fd = open_new(self.name)  # a name taken (never expected) is an error, not a file to share
                 self._created = True
             except OSError as exc:
                 self._fail(exc)
@@ -204,11 +205,8 @@ class IncomingFile:
         self._pending_size = 0
         self.content = None if self._flushed else data
         self._flushed = True
-        view = memoryview(data)
         try:
-            while view:
-                written = os.write(self._fd, view)
-                view = view[written:]
+            write_all(self._fd, data)
         except OSError as exc:
             self._fail(exc)
 
@@ -293,12 +291,6 @@ def _unique_name(directory: str) -> str:
     return f"{directory}{os.sep}in-{_pid}-{_TOKEN}-{next(_names)}.part"
 
 
-def _create(name: str) -> int:
-    """Create ``name`` for writing; a name taken (never expected) is an error, not a file to share."""
-    return os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | getattr(os, "O_NOFOLLOW", 0),
-                   0o600)
-
-
 def storage_error(exc: OSError) -> StoreError:
     """The archive error for a failed write of a received data set: A700 when out of space."""
     if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
@@ -325,6 +317,11 @@ class ReceivedFile:
     """The file's bytes when they are still in memory (a small data set), else None."""
     on_disk: bool = True
     """False: there is no file at :attr:`path` (yet), only :attr:`content`."""
+
+    @property
+    def source(self) -> Path | bytes:
+        """What the archive stores: the file, or the bytes when there is no file."""
+        return self.path if self.on_disk or self.content is None else self.content
 
 
 def received_file(event: Any, *, in_memory: bool = False) -> ReceivedFile | None:

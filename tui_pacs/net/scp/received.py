@@ -83,7 +83,7 @@ def inspect(path: Path, sop_class_uid: str, transfer_syntax: str, *,
     StoreError) when the file cannot be rewritten. A data set the walk cannot
     follow gets no warning here: the header reader judges it next.
     """
-    found = survey(path, transfer_syntax, WATCHED, keep=KEPT_TAGS, content=content)
+    found = survey(path if content is None else content, transfer_syntax, WATCHED, keep=KEPT_TAGS)
     if found is None:
         return Inspection([], None)
     warnings: list[StoreWarning] = []

@@ -115,14 +115,14 @@ def _store(event: Any, ctx: ScpContext, source_ae: str, received: ReceivedFile) 
         warnings = inspection.warnings
         if inspection.rewritten:  # B006: the file at path, without some elements, is what to store
             received = ReceivedFile(path, path.stat().st_size)
-        header = inspection.header or read_header(path if received.on_disk
-                                                  else io.BytesIO(received.content or b""))
+        source = received.source
+        header = inspection.header or read_header(io.BytesIO(source) if isinstance(source, bytes) else source)
         _check_header(header, abstract_syntax, affected)
     except BaseException:
         path.unlink(missing_ok=True)
         raise
-    stored = ctx.archive.ingest_file(path, source_ae=source_ae, header=header, transfer_syntax=transfer_syntax,
-                                     size=received.size, content=None if received.on_disk else received.content)
+    stored = ctx.archive.ingest_file(source, source_ae=source_ae, header=header,
+                                     transfer_syntax=transfer_syntax, size=received.size)
     if warnings and not (stored.duplicate and not stored.replaced):  # an ignored duplicate kept the old file
         stored = replace(stored, warnings=(*stored.warnings, *warnings))
     return stored

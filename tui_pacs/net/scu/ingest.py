@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from tui_pacs.net.scp.chunked import received_file, release_received_file
@@ -47,13 +48,13 @@ def _store(archive: Archive, event: Any, source_ae: str, counts: ReceivedCounts)
         # Part 10 temporary file, or in memory if small; otherwise in memory. The archive writes
         # what is in memory under its final name, and flushes it either way.
         received = received_file(event, in_memory=True)
+        source: Path | bytes
         if received is None:
             data = event.encoded_dataset()  # preamble, file meta and the data set as sent
-            stored, size = archive.ingest_file(None, source_ae=source_ae, content=data), len(data)
+            source, size = data, len(data)
         else:
-            size = received.size
-            stored = archive.ingest_file(received.path, source_ae=source_ae, size=size,
-                                         content=None if received.on_disk else received.content)
+            source, size = received.source, received.size
+        stored = archive.ingest_file(source, source_ae=source_ae, size=size)
     except OutOfResources as exc:
         log.error("refused an instance from %s: %s", source_ae, exc)
         status = 0xA700
