@@ -67,7 +67,7 @@ async def test_submit_list_show_cancel_retry_clear(archive: Archive, tmp_path: P
     assert any(isinstance(e, JobProgress) and e.job_id == job.id and e.state == "cancelled"
                for e in server.events)
     store = JobStore(archive.index)
-    finished = store.create("send", node="peer")
+    finished = store.submit("send", node="peer").id
     store.claim(finished, "elsewhere:1:1")
     store.finish(finished, "done")
     store.add_failures(finished, [("1.2.3.4", "C-STORE refused: 0xA700 out of resources")])

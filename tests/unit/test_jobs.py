@@ -16,7 +16,7 @@ from tui_pacs.store.jobs import JobStateError, JobStore, owner_alive, this_owner
 
 def test_claim_respects_the_per_node_limit(archive: Archive) -> None:
     store = JobStore(archive.index)
-    ids = [store.create("send", node="a") for _ in range(3)] + [store.create("send", node="b")]
+    ids = [store.submit("send", node="a").id for _ in range(3)] + [store.submit("send", node="b").id]
     first = store.claim_next("me", per_node_limit=2)
     second = store.claim_next("me", per_node_limit=2)
     third = store.claim_next("me", per_node_limit=2)
@@ -27,7 +27,7 @@ def test_claim_respects_the_per_node_limit(archive: Archive) -> None:
 
 def test_cancel_and_retry(archive: Archive) -> None:
     store = JobStore(archive.index)
-    queued, running = store.create("get", node="a"), store.create("get", node="a")
+    queued, running = store.submit("get", node="a").id, store.submit("get", node="a").id
     store.claim(running, "me")
     assert store.request_cancel(queued).state == "cancelled"
     assert store.request_cancel(running).state == "cancelling"
@@ -36,7 +36,7 @@ def test_cancel_and_retry(archive: Archive) -> None:
         store.retry(running)
     retried = store.retry(queued)
     assert retried.state == "queued" and retried.error == "" and retried.attempts == 0
-    done = store.create("send", node="a")
+    done = store.submit("send", node="a").id
     store.claim(done, "me")
     store.finish(done, "done")
     with pytest.raises(JobStateError):
@@ -45,7 +45,7 @@ def test_cancel_and_retry(archive: Archive) -> None:
 
 def test_recover_requeues_jobs_of_dead_owners_only(archive: Archive) -> None:
     store = JobStore(archive.index)
-    mine, orphan, stopping = (store.create("move", node="a") for _ in range(3))
+    mine, orphan, stopping = (store.submit("move", node="a").id for _ in range(3))
     store.claim(mine, this_owner())
     store.claim(orphan, "somehost:1:1")
     store.claim(stopping, "somehost:1:1")
@@ -98,12 +98,12 @@ def test_unknown_node_is_refused_at_submit(archive: Archive) -> None:
 
 def test_job_ids_are_not_given_again_after_clear(archive: Archive) -> None:
     store = JobStore(archive.index)
-    first, second = store.create("send", node="a"), store.create("send", node="a")
+    first, second = store.submit("send", node="a").id, store.submit("send", node="a").id
     for job_id in (first, second):
         store.claim(job_id, "me")
         store.finish(job_id, "done")
     assert store.clear_finished() == 2
-    third = store.create("send", node="a")
+    third = store.submit("send", node="a").id
     assert third > second  # not max(pk) + 1 of an empty table
 
 

@@ -142,11 +142,6 @@ class JobStore:
     def __init__(self, index: Index) -> None:
         self.index = index
 
-    def create(self, kind: str, *, node: str = "", description: str = "", params: dict[str, Any] | None = None,
-               total: int = 0, max_attempts: int = 3) -> int:
-        return self.submit(kind, node=node, description=description, params=params, total=total,
-                           max_attempts=max_attempts).id
-
     def submit(self, kind: str, *, node: str = "", description: str = "", params: dict[str, Any] | None = None,
                total: int = 0, max_attempts: int = 3) -> JobRow:
         """Create a queued job and return it as created, read in the creating transaction: read
