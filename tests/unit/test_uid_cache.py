@@ -5,7 +5,8 @@ from __future__ import annotations
 import importlib
 
 import pytest
-from pynetdicom import utils
+from pydicom.uid import UID
+from pynetdicom import presentation, utils
 
 from tui_pacs.net.fastpath import uid_cache
 
@@ -23,6 +24,7 @@ def test_installed_in_the_negotiation_modules_only() -> None:
         assert importlib.import_module(name).set_uid is uid_cache.set_uid
     # A C-STORE's SOP Instance UID is new every time: the DIMSE primitives convert theirs as before.
     assert importlib.import_module("pynetdicom.dimse_primitives").set_uid is utils.set_uid
+    assert presentation.UID is uid_cache.kept_uid
 
 
 def test_a_syntax_is_converted_once_and_equals_pynetdicoms() -> None:
@@ -49,13 +51,53 @@ def test_a_non_conformant_uid_goes_the_long_way_every_time() -> None:
     assert uid_cache._kept == {}
 
 
-def test_none_and_uid_objects_pass_through() -> None:
+def test_none_passes_through() -> None:
     assert uid_cache.set_uid(None, "x") is None
-    from pydicom.uid import UID
-
-    uid = UID("1.2.840.10008.1.1")
-    assert uid_cache.set_uid(uid, "x") == uid
     assert uid_cache._kept == {}
+
+
+def test_uid_objects_are_answered_from_the_table_too() -> None:
+    # Most of the negotiation's calls are given a UID already (decoded from the PDU, or a context's).
+    uid = UID("1.2.840.10008.1.1")
+    first = uid_cache.set_uid(uid, "abstract_syntax")
+    assert first == uid and type(first) is UID
+    assert uid_cache.set_uid(UID("1.2.840.10008.1.1"), "abstract_syntax") is first
+    assert uid_cache.set_uid("1.2.840.10008.1.1", "abstract_syntax") is first  # a str of it too
+
+
+def test_a_private_syntax_keeps_its_encoding() -> None:
+    private = UID("1.2.3.4.5")
+    private.set_private_encoding(False, True)
+    for convert in (lambda: uid_cache.set_uid(private, "transfer_syntax_name"), lambda: uid_cache.kept_uid(private)):
+        converted = convert()
+        assert converted == private and converted.is_little_endian and not converted.is_implicit_VR
+    assert uid_cache._kept == {}
+
+
+def test_the_presentation_module_builds_its_uids_from_the_table() -> None:
+    uid_cache.install()
+    context = presentation.PresentationContext()
+    context.abstract_syntax = "1.2.840.10008.5.1.4.1.1.2"
+    context.add_transfer_syntax("1.2.840.10008.1.2.1")
+    again = presentation.PresentationContext()
+    again.add_transfer_syntax(UID("1.2.840.10008.1.2.1"))
+    assert context.transfer_syntax[0] is again.transfer_syntax[0]
+    assert context.transfer_syntax == ["1.2.840.10008.1.2.1"]
+    with pytest.raises(ValueError, match="invalid UID"):  # pynetdicom's own check, as before
+        again.add_transfer_syntax("1." + "2" * 70)
+
+
+def test_kept_uid_answers_as_pydicom_does() -> None:
+    first = uid_cache.kept_uid("1.2.840.10008.1.2.4.50")
+    assert first == UID("1.2.840.10008.1.2.4.50") and first.is_transfer_syntax
+    assert uid_cache.kept_uid("1.2.840.10008.1.2.4.50") is first
+    with pytest.warns(UserWarning, match="Invalid value"):  # padded: stripped and warned about, every time
+        assert uid_cache.kept_uid(" 1.2.840.10008.1.2.4.50 ") == first
+    nonconformant = uid_cache.kept_uid("1.2.03.4")
+    assert not nonconformant.is_valid and uid_cache.kept_uid("1.2.03.4") is not nonconformant
+    with pytest.raises(TypeError):
+        uid_cache.kept_uid(b"1.2.3")  # type: ignore[arg-type]
+    assert set(uid_cache._kept) == {("1.2.840.10008.1.2.4.50", "UID")}
 
 
 def test_the_table_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
