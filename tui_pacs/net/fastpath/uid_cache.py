@@ -9,8 +9,9 @@ same few hundred UIDs come back with every association, so the
 negotiation modules get a ``set_uid`` and the presentation module a
 ``UID`` that remember what they converted. Serve's CPU per one-instance
 storescu association: 14.0-15.2 ms before, 11.5-12.5 ms remembering
-strings only, 6.3-6.7 ms remembering ``UID`` objects too (what storescu
-sending one instance takes: 24 ms -> 20; against Orthanc 19).
+strings only, 6.3-6.9 ms remembering ``UID`` objects too (a one-instance
+storescu run: 22.9 ms -> 19.6-21.7 ms, Orthanc 16.9-18.1 ms in the same
+runs of ``bench/bench_associations.py``).
 
 Only conformant values are kept (a non-conformant one goes the long way
 every time, and is logged every time as before), failures are never kept,
