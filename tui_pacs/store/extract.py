@@ -60,15 +60,15 @@ def read_any_header(source: Path | bytes, transfer_syntax: str | None = None) ->
     """The header of a Part 10 file (at a path, or its bytes), the fast way when it can be
     walked, else through pydicom."""
     raw = read_raw_header(source, KEPT_TAGS, transfer_syntax)
-    if raw is not None:
-        return raw
-    return read_header(io.BytesIO(source) if isinstance(source, bytes) else source)
+    return raw if raw is not None else read_header(source)
 
 
-def read_header(source: str | Path | BinaryIO) -> Dataset:
-    """Parse the file meta and the indexed tags; :class:`NotDicom` for anything unusable."""
+def read_header(source: str | Path | BinaryIO | bytes) -> Dataset:
+    """Parse the file meta and the indexed tags (of a file, or its bytes held in memory);
+    :class:`NotDicom` for anything unusable."""
     try:
-        ds = dcmread(source, stop_before_pixels=True, specific_tags=HEADER_TAGS)
+        ds = dcmread(io.BytesIO(source) if isinstance(source, bytes) else source,
+                     stop_before_pixels=True, specific_tags=HEADER_TAGS)
     except (InvalidDicomError, EOFError) as exc:
         raise NotDicom(f"not a DICOM file ({_reason(exc)})") from exc
     except (ValueError, TypeError, KeyError, IndexError, OverflowError, NotImplementedError) as exc:

@@ -198,17 +198,13 @@ class Index:
 
     def _add_in_transaction(self, records: Sequence[InstanceRecord], *,
                             replace: bool) -> list[AddOutcome | StoreError]:
-        if len(records) == 1:  # alone in its transaction: a failed row rolls it all back, no savepoint needed
-            try:
-                with self.transaction() as conn:
-                    return [self._add(conn, records[0], replace=replace)]
-            except StoreError as exc:
-                return [exc]
         try:  # the usual case, every row good: no savepoint statements (two per row)
             with self.transaction() as conn:
                 return [self._add(conn, record, replace=replace) for record in records]
-        except StoreError:
-            pass  # rolled back: again, each row under its own savepoint
+        except StoreError as exc:
+            if len(records) == 1:  # alone in its transaction: the rollback undid nothing else
+                return [exc]
+        # Rolled back: again, each row under its own savepoint.
         results: list[AddOutcome | StoreError] = []
         with self.transaction() as conn:
             for record in records:

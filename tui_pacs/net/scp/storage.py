@@ -16,7 +16,6 @@ temporary file.
 
 from __future__ import annotations
 
-import io
 import logging
 from dataclasses import replace
 from enum import IntEnum
@@ -116,7 +115,7 @@ def _store(event: Any, ctx: ScpContext, source_ae: str, received: ReceivedFile) 
         if inspection.rewritten:  # B006: the file at path, without some elements, is what to store
             received = ReceivedFile(path, path.stat().st_size)
         source = received.source
-        header = inspection.header or read_header(io.BytesIO(source) if isinstance(source, bytes) else source)
+        header = inspection.header or read_header(source)
         _check_header(header, abstract_syntax, affected)
     except BaseException:
         path.unlink(missing_ok=True)
