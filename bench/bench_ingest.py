@@ -7,10 +7,15 @@ parallel. tui-pacs runs with fsync and indexing on (its only mode); Orthanc
 with its defaults (fsync on, SQLite index); storescp only writes files
 (``--fork`` for the parallel cases, as peers.md measured it).
 
-Prints instances per second per receiver, the ratios tui-pacs/Orthanc and
-tui-pacs/storescp, and tui-pacs's peak memory (RSS) while receiving.
+Each case runs ``--rounds`` times, the receivers taking turns (their order
+rotates from round to round), because on a shared 2-core VM one run of a
+few seconds varies by 15 % or more from the next: a single run decided
+little. Prints, per case and receiver, the median instances per second and
+the range over the rounds; the ratios tui-pacs/Orthanc and tui-pacs/storescp
+of the medians, with the range of the ratios measured round by round; and
+tui-pacs's peak memory (RSS) while receiving.
 
-    python bench/bench_ingest.py [--large 1000] [--small 2000] [--only tui-pacs]
+    python bench/bench_ingest.py [--large 1000] [--small 2000] [--rounds 3] [--only tui-pacs]
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import json
 import os
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -200,7 +206,7 @@ def run_case(kind: type[Receiver], workdir: Path, folders: list[Path], total: in
         seconds = send(receiver, folders)
         done.set()
         sampler.join()
-        stored = receiver.count()
+        stored = settled_count(receiver, total)
         if stored not in (-1, total):
             raise RuntimeError(f"{receiver.name} holds {stored} of {total} instances")
     finally:
@@ -209,6 +215,20 @@ def run_case(kind: type[Receiver], workdir: Path, folders: list[Path], total: in
         # The files stay until the whole run ends: deleting 500 MB here (online discard on this
         # kind of VM) slowed the flushes of whichever receiver came next.
     return total / seconds, peak[0]
+
+
+def settled_count(receiver: Receiver, total: int, patience: float = 10.0) -> int:
+    """The receiver's instance count once it reaches ``total`` or stops changing.
+
+    Orthanc's /statistics can trail its last C-STORE response (seen once: 1,999 of 2,000 right
+    after storescu returned); the timing is already taken, this only checks that all arrived.
+    """
+    deadline = time.monotonic() + patience
+    stored = receiver.count()
+    while stored not in (-1, total) and time.monotonic() < deadline:
+        time.sleep(0.2)
+        stored = receiver.count()
+    return stored
 
 
 def split(files: list[Path], parts: int, base: Path) -> list[Path]:
@@ -225,9 +245,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--large", type=int, default=1000)
     parser.add_argument("--small", type=int, default=2000)
+    parser.add_argument("--rounds", type=int, default=3, help="runs of each case per receiver (default 3)")
     parser.add_argument("--only", choices=["tui-pacs", "storescp", "orthanc"], action="append")
     args = parser.parse_args()
     kinds = [k for k in (TuiPacs, StoreScp, Orthanc) if not args.only or k.name in args.only]
+    rounds = max(1, args.rounds)
     with tempfile.TemporaryDirectory(prefix="bench-ingest-", dir=os.environ.get("BENCH_TMP")) as tmp:
         base = Path(tmp)
         print("generating files ...", flush=True)
@@ -239,29 +261,42 @@ def main() -> None:
             (f"{len(large)} x 512x512 CT, 4 senders", split(large, 4, base / "large4"), len(large)),
             (f"{len(small)} x 64x64, 4 senders", split(small, 4, base / "small4"), len(small)),
         ]
-        results: dict[str, dict[str, tuple[float, int]]] = {}
+        results: dict[str, dict[str, list[tuple[float, int]]]] = {}
         for title, folders, total in cases:
             if not total:
                 continue
-            results[title] = {}
-            for kind in kinds:
-                rate, peak = run_case(kind, base / "recv" / f"{kind.name}-{len(results)}", folders, total)
-                results[title][kind.name] = (rate, peak)
-                print(f"  {title:<32} {kind.name:<9} {rate:8.1f} inst/s  peak RSS {peak / 2**20:6.1f} MB",
-                      flush=True)
-        print()
-        print(f"{'case':<32} " + " ".join(f"{k.name:>10}" for k in kinds) + "   vs orthanc  vs storescp")
-        for title, row in results.items():
-            line = f"{title:<32} " + " ".join(f"{row[k.name][0]:10.1f}" for k in kinds)
-            if "tui-pacs" in row and "orthanc" in row:
-                line += f"   {row['tui-pacs'][0] / row['orthanc'][0]:9.2f}x"
-            if "tui-pacs" in row and "storescp" in row:
-                line += f"  {row['tui-pacs'][0] / row['storescp'][0]:9.2f}x"
-            print(line)
-        peaks = [row["tui-pacs"][1] for row in results.values() if "tui-pacs" in row]
-        if peaks:
-            print(f"tui-pacs peak RSS while receiving: {max(peaks) / 2**20:.1f} MB (goal: under 250 MB)")
+            results[title] = {kind.name: [] for kind in kinds}
+            for round_ in range(rounds):
+                turn = round_ % len(kinds)
+                for kind in kinds[turn:] + kinds[:turn]:
+                    workdir = base / "recv" / f"{kind.name}-{len(results)}-{round_}"
+                    rate, peak = run_case(kind, workdir, folders, total)
+                    results[title][kind.name].append((rate, peak))
+                    print(f"  {title:<32} {kind.name:<9} {rate:8.1f} inst/s  peak RSS {peak / 2**20:6.1f} MB",
+                          flush=True)
+        report(results, [k.name for k in kinds], rounds)
 
+
+def report(results: dict[str, dict[str, list[tuple[float, int]]]], names: list[str], rounds: int) -> None:
+    """The table: medians over the rounds, the range of each, ratios of the medians."""
+    print()
+    print(f"median of {rounds} round{'s' if rounds > 1 else ''} (range)")
+    print(f"{'case':<32} " + " ".join(f"{name:>22}" for name in names) + "   vs orthanc (range)  vs storescp")
+    for title, row in results.items():
+        rates = {name: [rate for rate, _ in runs] for name, runs in row.items()}
+        line = f"{title:<32} " + " ".join(
+            f"{statistics.median(rates[name]):8.1f} ({min(rates[name]):.0f}-{max(rates[name]):.0f})".rjust(22)
+            for name in names)
+        if "tui-pacs" in rates and "orthanc" in rates:
+            ratio = statistics.median(rates["tui-pacs"]) / statistics.median(rates["orthanc"])
+            per_round = [ours / theirs for ours, theirs in zip(rates["tui-pacs"], rates["orthanc"])]
+            line += f"   {ratio:5.2f}x ({min(per_round):.2f}-{max(per_round):.2f})"
+        if "tui-pacs" in rates and "storescp" in rates:
+            line += f"  {statistics.median(rates['tui-pacs']) / statistics.median(rates['storescp']):9.2f}x"
+        print(line)
+    peaks = [peak for row in results.values() for peak in (p for _, p in row.get("tui-pacs", []))]
+    if peaks:
+        print(f"tui-pacs peak RSS while receiving: {max(peaks) / 2**20:.1f} MB (goal: under 250 MB)")
 
 if __name__ == "__main__":
     main()
