@@ -104,8 +104,14 @@ def may_write_now(dul: Any) -> bool:
             and not dul.assoc.get_handlers(evt.EVT_PDU_SENT) and not dul.assoc.get_handlers(evt.EVT_DATA_SENT))
 
 
-def install(assoc: Any) -> bool:
-    """Give ``assoc``'s not yet started DUL thread the event-driven loop; False if not possible."""
+def install(assoc: Any, transport: Any = None) -> bool:
+    """Give ``assoc``'s not yet started DUL thread the event-driven loop; False if not possible.
+
+    ``transport`` is the association's socket when it is not yet the DUL's: a requested
+    association is tuned while pynetdicom creates its socket, before it is attached. Without
+    it the buffered reader (:mod:`.reader`) would be missing, and every PDU would cost a peek,
+    a header read and one read per 4 KB of its body.
+    """
     dul = getattr(assoc, "dul", None)
     if dul is None or any(not hasattr(dul, name) for name in _REQUIRED) or dul.is_alive() \
             or dul.ident is not None or not dul.to_provider_queue.empty():
@@ -128,7 +134,7 @@ def install(assoc: Any) -> bool:
             sender.close()
 
     dul._target = target
-    reader.install(dul.socket)
+    reader.install(transport if transport is not None else dul.socket)
     p_data.install(dul)
     return True
 

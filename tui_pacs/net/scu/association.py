@@ -67,10 +67,11 @@ def quiet_pynetdicom(assoc: Association) -> None:
         assoc.unbind(event, handler)
 
 
-def tune_association(assoc: Association) -> None:
-    """Before an association's threads start: event-driven DUL, no per-PDU log formatting."""
+def tune_association(assoc: Association, transport: AssociationSocket) -> None:
+    """Before an association's threads start: event-driven DUL reading ``transport`` (its socket,
+    not yet attached) through one buffer, no per-PDU log formatting."""
     quiet_pynetdicom(assoc)
-    dul_wakeup.install(assoc)
+    dul_wakeup.install(assoc, transport)
 
 
 class ScuApplicationEntity(NodelayApplicationEntity):
@@ -80,7 +81,7 @@ class ScuApplicationEntity(NodelayApplicationEntity):
     def _create_socket(self, assoc: Association, address: AddressInformation,
                        tls_args: Any) -> AssociationSocket:
         sock = super()._create_socket(assoc, address, tls_args)
-        tune_association(assoc)
+        tune_association(assoc, sock)
         return sock
 
 
