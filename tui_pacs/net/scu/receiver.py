@@ -31,6 +31,9 @@ from tui_pacs.store.archive import Archive
 
 log = logging.getLogger(__name__)
 
+SHUTDOWN_POLL_SECONDS = 0.02
+"""How soon the receiver stops once the transfer is over (see ``NodelayApplicationEntity.start_server``)."""
+
 
 @contextmanager
 def storage_receiver(local: LocalNode, archive: Archive, *, port: int | None = None,
@@ -58,7 +61,7 @@ def storage_receiver(local: LocalNode, archive: Archive, *, port: int | None = N
     address = (bind or local.bind, port or local.port)
     handlers = [(evt.EVT_CONN_OPEN, handle_open), (evt.EVT_C_STORE, handle_store)]
     try:
-        server = ae.start_server(address, block=False, evt_handlers=handlers)
+        server = ae.start_server(address, block=False, evt_handlers=handlers, poll_interval=SHUTDOWN_POLL_SECONDS)
     except OSError as exc:
         raise NetError(f"cannot listen on {address[0]}:{address[1]} to receive the move ({exc}); "
                        "is another program using the port?") from exc
