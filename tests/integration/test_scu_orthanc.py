@@ -69,6 +69,47 @@ def test_move_to_us_and_get(pacs: tuple[Orthanc, Path]) -> None:
     assert list((resolve_paths(home).store_dir / ".incoming").iterdir()) == []
 
 
+@pytest.mark.parametrize("dimse_log", [False, True])
+def test_get_sub_operations_are_answered_where_they_are_read(
+        pacs: tuple[Orthanc, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+        dimse_log: bool) -> None:
+    # The C-STOREs of a C-GET are stored and answered on the DUL thread that read them; with
+    # pynetdicom's DIMSE log shown, pynetdicom's own path answers them (it dumps what it sends).
+    import logging
+
+    from tui_pacs.config.model import RemoteNode, Timeouts
+    from tui_pacs.net.fastpath import sub_operations
+    from tui_pacs.net.scu import retrieve
+    from tui_pacs.net.scu.get import send_c_get
+    from tui_pacs.store.archive import Archive
+
+    server, _home = pacs
+    installed: list[sub_operations.InlineStores] = []
+    real_install = sub_operations.install
+
+    def spy(assoc: Any, path: Any) -> sub_operations.InlineStores | None:
+        stores = real_install(assoc, path)
+        if stores is not None:
+            installed.append(stores)
+        return stores
+
+    monkeypatch.setattr(sub_operations, "install", spy)
+    if dimse_log:
+        caplog.set_level(logging.DEBUG, logger="pynetdicom")
+    study_uids = [str(dcmread(p, stop_before_pixels=True).StudyInstanceUID) for p in sample_files("remote")
+                  if str(dcmread(p, stop_before_pixels=True).PatientID) == "RP1001"]
+    archive = Archive(tmp_path / "index.sqlite", tmp_path / "store")
+    archive.files.ensure()
+    archive.index.open()
+    node = RemoteNode("pacs", server.aet, "127.0.0.1", server.port, timeouts=Timeouts(dimse=30))
+    counts = send_c_get(OUR_AET, node, retrieve.studies(sorted(set(study_uids))), archive)
+    assert counts.completed == len(study_uids) == 8 and counts.failed == 0
+    assert archive.index.totals()["instance"] == 8
+    assert len(installed) == 1
+    assert installed[0].answered_inline == (0 if dimse_log else 8)
+    archive.close()
+
+
 def test_send_and_move_to_third_node(pacs: tuple[Orthanc, Path], tmp_path: Path) -> None:
     server, home = pacs
     files = sample_files("local")

@@ -7,6 +7,8 @@
 * :mod:`.dimse`: DIMSE command sets written as bytes and sent as P-DATA;
 * :mod:`.reactor`: an accepted association's reactor woken by its queues,
   with fast paths for the requests an SCP serves most (C-STORE, C-FIND);
+* :mod:`.sub_operations`: the C-STOREs of a C-GET we requested, answered on
+  the DUL thread that read them, as an accepted association's are;
 * :mod:`.uid_cache`: the UIDs of association negotiation converted once.
 
 Everything here touches private pynetdicom 3.0.x attributes and checks

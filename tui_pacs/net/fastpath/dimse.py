@@ -38,9 +38,11 @@ _PDV_OVERHEAD = 6  # item length (4), context ID (1), message control header (1)
 
 
 def dimse_unobserved(assoc: Any) -> bool:
-    """True when no EVT_DIMSE_SENT handler is bound, ``send_msg`` is pynetdicom's own
-    and pynetdicom's logger would not show the messages it dumps."""
-    return ("send_msg" not in vars(assoc.dimse) and not assoc.get_handlers(evt.EVT_DIMSE_SENT)
+    """True when no EVT_DIMSE_SENT handler is bound, ``send_msg`` is pynetdicom's own (or
+    :func:`install_store_responses`') and pynetdicom's logger would not show the messages it dumps."""
+    send_msg = vars(assoc.dimse).get("send_msg")
+    return ((send_msg is None or getattr(send_msg, "store_responses_as_bytes", False))
+            and not assoc.get_handlers(evt.EVT_DIMSE_SENT)
             and not logging.getLogger("pynetdicom").isEnabledFor(logging.DEBUG))
 
 
@@ -158,6 +160,7 @@ def install_store_responses(assoc: Any) -> bool:
             return
         original(primitive, context_id)
 
+    send_msg.store_responses_as_bytes = True  # type: ignore[attr-defined]  # ours: see dimse_unobserved
     dimse_provider.send_msg = send_msg
     return True
 

@@ -161,7 +161,7 @@ def _run(dul: Any, wake: socket.socket) -> None:
                 read = True
         except Exception:
             log.exception("DUL failure; aborting the association")
-            _abort(dul)
+            abort(dul)
             return
         try:
             event = dul.event_queue.get(block=False)
@@ -219,7 +219,7 @@ def _wait(dul: Any, wake: socket.socket) -> bool:
     return False
 
 
-def _abort(dul: Any) -> None:
+def abort(dul: Any) -> None:
     """As pynetdicom does on a reactor exception: A-ABORT straight onto the socket, then stop."""
     pdu = A_ABORT_RQ()
     pdu.source = 0x02

@@ -97,7 +97,7 @@ def install(assoc: Association) -> bool:
                 lock.release()
         if not block:
             return original(block=False)
-        return _wait_for_message(assoc, msg_queue)
+        return _wait_for_message(assoc, dimse.msg_queue)  # as it is now: a fast path may replace it
 
     dimse.get_msg = get_msg
     setattr(assoc, _ATTRIBUTE, lock)

@@ -22,8 +22,10 @@ from pynetdicom.sop_class import (  # type: ignore[attr-defined]
 from tui_pacs.config.model import RemoteNode
 from tui_pacs.domain.attributes import Level, Root
 from tui_pacs.net.errors import Cancelled, OperationFailed
-from tui_pacs.net.fastpath import dimse, store_reader
+from tui_pacs.net.fastpath import dimse, store_reader, sub_operations
+from tui_pacs.net.scp.base import answers_fast
 from tui_pacs.net.scp.chunked import install_chunked_receive
+from tui_pacs.net.scp.fast import fast_c_store
 from tui_pacs.net.scu import dimse_guard
 from tui_pacs.net.scu.association import associate, make_ae, raise_no_response
 from tui_pacs.net.scu.association import context_id as _context_id
@@ -131,12 +133,14 @@ def send_c_get(calling_ae: str, node: RemoteNode, items: Sequence[RetrieveItem],
     subops = SubOperations(counts)
     received = ReceivedCounts()
 
+    @answers_fast
     def handle_store(event: Any) -> int:
         return store_received(archive, event, node.ae_title, received)
 
-    def handle_open(event: Any) -> None:  # before any P-DATA: sub-operations without pydicom
-        store_reader.install(event.assoc)
+    def handle_open(event: Any) -> None:  # before any P-DATA: sub-operations without pydicom,
+        store_reader.install(event.assoc)  # answered on the DUL thread that read them
         dimse.install_store_responses(event.assoc)
+        sub_operations.install(event.assoc, fast_c_store)
 
     install_chunked_receive(archive.incoming_dir)  # sub-operation data sets stream to disk
     ae = make_ae(calling_ae)
