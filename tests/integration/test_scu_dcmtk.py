@@ -174,7 +174,7 @@ def test_find_move_and_get_with_dcmqrscp(tmp_path: Path) -> None:
     assert "RP1003" in listed.stdout and "RP1001" in listed.stdout and "RP1002" not in listed.stdout
 
 
-def test_requested_associations_read_pdus_through_one_buffer(tmp_path: Path, storescp: StoreSCP) -> None:
+def test_requested_associations_read_pdus_through_one_buffer_and_responses_without_pydicom(tmp_path: Path, storescp: StoreSCP) -> None:
     # pynetdicom attaches the socket only after the AE created it, where the association is tuned:
     # the buffered reader once missed it, and each PDU cost a peek, a header read and one read per
     # 4 KB (C-GET sub-operations arrive on this side, C-MOVE's pending responses too).
@@ -184,6 +184,7 @@ def test_requested_associations_read_pdus_through_one_buffer(tmp_path: Path, sto
 
     from tui_pacs.net.fastpath.p_data import PDataReader
     from tui_pacs.net.fastpath.reader import BufferedReader
+    from tui_pacs.net.fastpath.responses import ResponseReader
 
     files = small_instances(tmp_path / "small", 3)
     contexts = [build_context(SecondaryCaptureImageStorage, ExplicitVRLittleEndian), build_context(Verification)]
@@ -196,6 +197,8 @@ def test_requested_associations_read_pdus_through_one_buffer(tmp_path: Path, sto
             assert assoc.send_c_store(path).Status == 0
         pdata = assoc.dul._read_pdu_data
         assert isinstance(pdata, PDataReader) and pdata.pdus_read == 1 + len(files)
+        reader = vars(assoc.dimse)["receive_primitive"]  # storescp's responses, read without pydicom
+        assert isinstance(reader, ResponseReader) and reader.responses_read == 1 + len(files)
 
 
 def test_unknown_node_is_one_line(tmp_path: Path) -> None:

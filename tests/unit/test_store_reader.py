@@ -161,7 +161,7 @@ def test_a_non_conformant_uid_is_read_as_pynetdicom_reads_it(monkeypatch: pytest
 
 def test_a_uid_too_long_for_a_request_is_refused() -> None:
     with pytest.raises(ValueError):
-        store_reader._uid("1." * 32 + "1")  # 65 characters
+        store_reader.loose_uid("1." * 32 + "1")  # 65 characters
     with pytest.raises(ValueError):
-        store_reader._uid("")
-    assert store_reader._uid("1." * 31 + "12") == "1." * 31 + "12"  # 64
+        store_reader.loose_uid("")
+    assert store_reader.loose_uid("1." * 31 + "12") == "1." * 31 + "12"  # 64

@@ -5,6 +5,7 @@
 * :mod:`.store_reader`: received C-STORE requests read without pydicom, their
   data sets streamed to the chunked-receive file;
 * :mod:`.dimse`: DIMSE command sets written as bytes and sent as P-DATA;
+* :mod:`.responses`: the responses our SCU waits for read without pydicom;
 * :mod:`.reactor`: an accepted association's reactor woken by its queues,
   with fast paths for the requests an SCP serves most (C-STORE, C-FIND);
 * :mod:`.sub_operations`: the C-STOREs of a C-GET we requested, answered on

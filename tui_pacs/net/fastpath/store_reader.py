@@ -60,12 +60,12 @@ _ELEMENT = struct.Struct("<HHL")
 _US = struct.Struct("<H")
 
 
-_UID_SLOTS = {"AffectedSOPClassUID": "_affected_sop_class_uid",
+UID_SLOTS = {"AffectedSOPClassUID": "_affected_sop_class_uid",
               "AffectedSOPInstanceUID": "_affected_sop_instance_uid"}
 """Where C_STORE keeps the UIDs its setters would store (checked by :func:`install`)."""
 
 
-def _uid(value: str) -> UID:
+def loose_uid(value: str) -> UID:
     """A UID as pynetdicom's setter accepts it when conformance is not enforced (1 to 64
     characters), without pydicom's per-value regular expressions.
 
@@ -78,7 +78,7 @@ def _uid(value: str) -> UID:
     return UID(value, validation_mode=config.IGNORE)
 
 
-_class_uid = functools.lru_cache(maxsize=64)(_uid)
+loose_class_uid = functools.lru_cache(maxsize=64)(loose_uid)
 """SOP Class UIDs repeat from request to request: their UID objects are kept."""
 
 
@@ -197,9 +197,9 @@ class StoreRequestReader:
         request = C_STORE()
         try:
             for name, value in parse_store_request(bytes(self._command)).items():
-                if name in _UID_SLOTS and not _config.ENFORCE_UID_CONFORMANCE:
-                    convert = _class_uid if name == "AffectedSOPClassUID" else _uid
-                    setattr(request, _UID_SLOTS[name], convert(value))
+                if name in UID_SLOTS and not _config.ENFORCE_UID_CONFORMANCE:
+                    convert = loose_class_uid if name == "AffectedSOPClassUID" else loose_uid
+                    setattr(request, UID_SLOTS[name], convert(value))
                 else:
                     setattr(request, name, value)  # pynetdicom's setters validate each value
         except (ValueError, TypeError, UnicodeDecodeError) as exc:
@@ -252,10 +252,13 @@ def install(assoc: Any) -> bool:
     needed = (hasattr(dimse, "receive_primitive") and hasattr(dimse, "msg_queue") and hasattr(dimse, "message")
               and hasattr(assoc, "_accepted_cx") and hasattr(dimse_messages, "NamedTemporaryFile")
               and hasattr(dimse_messages, "create_file_meta") and hasattr(dimse_messages, "write_file_meta_info"))
-    if not needed or dimse is None or "receive_primitive" in vars(dimse):
+    if not needed or dimse is None:
         return False
+    existing = vars(dimse).get("receive_primitive")
+    if existing is not None and not getattr(existing, "hands_on_to_pynetdicom", False):
+        return False  # someone else's reader; a .responses reader leaves requests to its original
     probe = C_STORE()
-    if any(not hasattr(probe, slot) for slot in _UID_SLOTS.values()):
+    if any(not hasattr(probe, slot) for slot in UID_SLOTS.values()):
         return False
     dimse.receive_primitive = StoreRequestReader(assoc, dimse.receive_primitive)
     return True

@@ -30,7 +30,7 @@ from tui_pacs.net.errors import (
     NetError,
     PeerAborted,
 )
-from tui_pacs.net.fastpath import dul_wakeup
+from tui_pacs.net.fastpath import dul_wakeup, responses
 from tui_pacs.net.scu import dimse_guard, observe
 
 log = logging.getLogger(__name__)
@@ -69,9 +69,10 @@ def quiet_pynetdicom(assoc: Association) -> None:
 
 def tune_association(assoc: Association, transport: AssociationSocket) -> None:
     """Before an association's threads start: event-driven DUL reading ``transport`` (its socket,
-    not yet attached) through one buffer, no per-PDU log formatting."""
+    not yet attached) through one buffer, responses read without pydicom, no per-PDU log formatting."""
     quiet_pynetdicom(assoc)
     dul_wakeup.install(assoc, transport)
+    responses.install(assoc)
 
 
 class ScuApplicationEntity(NodelayApplicationEntity):
