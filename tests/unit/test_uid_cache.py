@@ -60,7 +60,9 @@ def test_uid_objects_are_answered_from_the_table_too() -> None:
     # Most of the negotiation's calls are given a UID already (decoded from the PDU, or a context's).
     uid = UID("1.2.840.10008.1.1")
     first = uid_cache.set_uid(uid, "abstract_syntax")
-    assert first == uid and type(first) is UID
+    assert first == uid and isinstance(first, UID)
+    # Kept, it answers is_valid without pydicom's regular expression: it was matched once.
+    assert type(first) is uid_cache.ConformantUID and first.is_valid and first.is_transfer_syntax is False
     assert uid_cache.set_uid(UID("1.2.840.10008.1.1"), "abstract_syntax") is first
     assert uid_cache.set_uid("1.2.840.10008.1.1", "abstract_syntax") is first  # a str of it too
 

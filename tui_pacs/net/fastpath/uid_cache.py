@@ -36,6 +36,19 @@ NEGOTIATION_MODULES = ("pynetdicom.pdu_items", "pynetdicom.pdu_primitives", "pyn
 """The modules that convert the UIDs of A-ASSOCIATE PDUs and presentation contexts."""
 
 _original = utils.set_uid
+
+
+class ConformantUID(UID):
+    """A kept UID: matched against pydicom's conformance pattern once, when it was kept.
+
+    pynetdicom asks ``is_valid`` of every transfer syntax it adds to a
+    presentation context, twice, and pydicom answers with a regular
+    expression each time: about 480 matches per association from storescu.
+    """
+
+    is_valid = True  # type: ignore[assignment]  # pydicom's is a property that matches again
+
+
 _kept: dict[tuple[Any, ...], UID] = {}
 
 
@@ -51,7 +64,7 @@ def set_uid(value: None | str | bytes | UID, name: str, allow_empty: bool = True
         return kept
     uid = _original(value, name, allow_empty, allow_none, validate)
     if uid and uid.is_valid and len(_kept) < MAX_KEPT:
-        _kept[key] = uid
+        uid = _kept[key] = ConformantUID(uid)
     return uid
 
 
@@ -67,7 +80,7 @@ def kept_uid(value: str, validation_mode: int | None = None) -> UID:
         return kept
     uid = UID(value)
     if uid == text and uid.is_valid and len(_kept) < MAX_KEPT:  # padded text is warned about every time
-        _kept[key] = uid
+        uid = _kept[key] = ConformantUID(uid)
     return uid
 
 
@@ -77,7 +90,7 @@ def _plain(value: object) -> str | bytes | None:
     kind = value.__class__
     if kind is str or kind is bytes:
         return value  # type: ignore[return-value]
-    if kind is UID and not hasattr(value, "_PRIVATE_TS_ENCODING"):
+    if (kind is UID or kind is ConformantUID) and not hasattr(value, "_PRIVATE_TS_ENCODING"):
         return str.__str__(value)  # type: ignore[arg-type]
     return None
 
