@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import struct
+from collections.abc import Iterator
 from typing import Any
 
 from pynetdicom import evt
@@ -35,6 +36,67 @@ NO_DATA_SET = 0x0101
 COMMAND = 0x01  # message control header (PS3.8 E.2): command fragment
 LAST = 0x02  # ... last fragment of the command or data set
 _PDV_OVERHEAD = 6  # item length (4), context ID (1), message control header (1): PS3.8 9.3.5.1
+
+
+_ELEMENT_HEADER = struct.Struct("<HHL")
+_US_VALUE = struct.Struct("<H")
+
+
+class MalformedCommand(ValueError):
+    """A command set that is not a run of group 0000 elements, or a value of the wrong size."""
+
+
+def command_elements(command: bytes) -> Iterator[tuple[int, bytes]]:
+    """(element number, value) of each element of a received command set, in order (Implicit VR
+    Little Endian, group 0000: PS3.7 6.3.1); raises :class:`MalformedCommand` where it stops being one."""
+    at, end = 0, len(command)
+    while at < end:
+        if at + 8 > end:
+            raise MalformedCommand("truncated command element")
+        group, number, length = _ELEMENT_HEADER.unpack_from(command, at)
+        at += 8
+        if group != 0x0000 or at + length > end:
+            raise MalformedCommand("not a command element")
+        yield number, command[at:at + length]
+        at += length
+
+
+def us_value(raw: bytes) -> int:
+    """A received US command element's value (raises :class:`MalformedCommand` unless 2 bytes)."""
+    if len(raw) != 2:
+        raise MalformedCommand("a US value of other than 2 bytes")
+    return int(_US_VALUE.unpack(raw)[0])
+
+
+_GROUP_LENGTH, _COMMAND_FIELD, _DATA_SET_TYPE = 0x0000, 0x0100, 0x0800
+
+
+def read_command(command: bytes, fields: dict[int, tuple[str, str]]) -> tuple[int | None, int | None, dict[str, Any]]:
+    """Command Field, Command Data Set Type and the primitive attributes of a received command set.
+
+    ``fields`` maps each element number a caller takes to its VR ("US" or a text VR) and the
+    primitive attribute it fills; the group length is skipped. Raises :class:`MalformedCommand`
+    for an element not listed, a malformed one, or text that is not ASCII.
+    """
+    values: dict[str, Any] = {}
+    command_field = data_set_type = None
+    for number, raw in command_elements(command):
+        if number == _GROUP_LENGTH:
+            continue
+        if number == _COMMAND_FIELD:
+            command_field = us_value(raw)
+        elif number == _DATA_SET_TYPE:
+            data_set_type = us_value(raw)
+        else:
+            field = fields.get(number)
+            if field is None:
+                raise MalformedCommand(f"element (0000,{number:04X})")
+            vr, name = field
+            try:
+                values[name] = us_value(raw) if vr == "US" else raw.decode("ascii").rstrip("\0 ")
+            except UnicodeDecodeError as exc:
+                raise MalformedCommand(f"(0000,{number:04X}) is not ASCII") from exc
+    return command_field, data_set_type, values
 
 
 def dimse_unobserved(assoc: Any) -> bool:

@@ -28,19 +28,18 @@ association): what it leaves alone reaches this one.
 from __future__ import annotations
 
 import logging
-import struct
 from io import BytesIO
 from typing import Any
 
 from pynetdicom import _config, evt
 from pynetdicom.dimse_primitives import C_ECHO, C_GET, C_MOVE, C_STORE
 
+from tui_pacs.net.fastpath.dimse import COMMAND, LAST, NO_DATA_SET, MalformedCommand, read_command
 from tui_pacs.net.fastpath.store_reader import UID_SLOTS, loose_class_uid, loose_uid
 
 log = logging.getLogger(__name__)
 
-COMMAND_LAST = 0x03  # message control header: a command fragment, the last (PS3.8 E.2)
-NO_DATA_SET = 0x0101
+COMMAND_LAST = COMMAND | LAST  # message control header: the last fragment of a command (PS3.8 E.2)
 
 _RESPONSES: dict[int, type] = {0x8001: C_STORE, 0x8030: C_ECHO, 0x8021: C_MOVE, 0x8010: C_GET}
 """Command Field of the responses read here (PS3.7 E.1) -> pynetdicom primitive."""
@@ -50,7 +49,7 @@ _EMPTY_DATA_SET: dict[type, str] = {C_MOVE: "Identifier", C_GET: "Identifier"}
 
 # PS3.7 Tables 9.3-2 (C-STORE-RSP), 9.3-13 (C-ECHO-RSP), 9.3-6 (C-GET-RSP), 9.3-8 (C-MOVE-RSP):
 # element -> (VR, primitive attribute). Group length, Command Field and Command Data Set Type
-# are read, not copied.
+# are read (dimse.read_command), not copied.
 _FIELDS = {
     0x0002: ("UI", "AffectedSOPClassUID"),
     0x0120: ("US", "MessageIDBeingRespondedTo"),
@@ -63,47 +62,15 @@ _FIELDS = {
     0x1022: ("US", "NumberOfFailedSuboperations"),
     0x1023: ("US", "NumberOfWarningSuboperations"),
 }
-_GROUP_LENGTH, _COMMAND_FIELD, _DATA_SET_TYPE = 0x0000, 0x0100, 0x0800
-_ELEMENT = struct.Struct("<HHL")
-_US = struct.Struct("<H")
 
 
 def parse_response(command: bytes) -> tuple[type, dict[str, Any]] | None:
     """The primitive class and attributes of a response command set without a data set
     (Implicit VR Little Endian, PS3.7 6.3.1); None for anything this module leaves to pynetdicom."""
-    values: dict[str, Any] = {}
-    command_field = data_set_type = None
-    at, end = 0, len(command)
-    while at < end:
-        if at + 8 > end:
-            return None
-        group, number, length = _ELEMENT.unpack_from(command, at)
-        at += 8
-        if group != 0x0000 or at + length > end:
-            return None
-        raw = command[at:at + length]
-        at += length
-        if number == _GROUP_LENGTH:
-            continue
-        field = _FIELDS.get(number)
-        vr = "US" if number in (_COMMAND_FIELD, _DATA_SET_TYPE) else field[0] if field else None
-        if vr is None:
-            return None
-        if vr == "US":
-            if length != 2:
-                return None
-            value: Any = _US.unpack(raw)[0]
-        else:
-            try:
-                value = raw.decode("ascii").rstrip("\0 ")
-            except UnicodeDecodeError:
-                return None
-        if number == _COMMAND_FIELD:
-            command_field = value
-        elif number == _DATA_SET_TYPE:
-            data_set_type = value
-        else:
-            values[field[1]] = value  # type: ignore[index]  # a listed field here
+    try:
+        command_field, data_set_type, values = read_command(command, _FIELDS)
+    except MalformedCommand:
+        return None
     cls = _RESPONSES.get(command_field) if command_field is not None else None
     if cls is None or data_set_type != NO_DATA_SET or "Status" not in values \
             or "MessageIDBeingRespondedTo" not in values:

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import struct
 from io import BytesIO
 from pathlib import Path
 from typing import Any
@@ -39,14 +38,20 @@ from pynetdicom import _config, dimse_messages, evt
 from pynetdicom.dimse_primitives import C_STORE
 from pynetdicom.pdu_primitives import P_DATA
 
+from tui_pacs.net.fastpath.dimse import (
+    C_STORE_RQ,
+    COMMAND,
+    LAST,
+    NO_DATA_SET,
+    MalformedCommand,
+    read_command,
+)
+
 log = logging.getLogger(__name__)
 
-C_STORE_RQ = 0x0001
-NO_DATA_SET = 0x0101
-COMMAND, LAST = 0x01, 0x02  # message control header bits (PS3.8 E.2)
 
-# PS3.7 Table 9.1-1, C-STORE-RQ: tag -> (VR, primitive attribute); group length and the
-# command field are read, not copied.
+# PS3.7 Table 9.1-1, C-STORE-RQ: element -> (VR, primitive attribute); group length, command
+# field and data set type are read (dimse.read_command), not copied.
 _FIELDS = {
     0x00000002: ("UI", "AffectedSOPClassUID"),
     0x00000110: ("US", "MessageID"),
@@ -55,9 +60,6 @@ _FIELDS = {
     0x00001030: ("AE", "MoveOriginatorApplicationEntityTitle"),
     0x00001031: ("US", "MoveOriginatorMessageID"),
 }
-_GROUP_LENGTH, _COMMAND_FIELD, _DATA_SET_TYPE = 0x00000000, 0x00000100, 0x00000800
-_ELEMENT = struct.Struct("<HHL")
-_US = struct.Struct("<H")
 
 
 UID_SLOTS = {"AffectedSOPClassUID": "_affected_sop_class_uid",
@@ -92,39 +94,10 @@ def parse_store_request(command: bytes) -> dict[str, Any]:
     Raises :class:`_NotOurs` for any other command, an element the table
     does not list, or a value of the wrong size.
     """
-    values: dict[str, Any] = {}
-    command_field = data_set_type = None
-    at, end = 0, len(command)
-    while at < end:
-        if at + 8 > end:
-            raise _NotOurs("truncated command element")
-        group, number, length = _ELEMENT.unpack_from(command, at)
-        at += 8
-        if group != 0x0000 or at + length > end:
-            raise _NotOurs("not a command element")
-        tag, raw = number, command[at:at + length]
-        at += length
-        if tag == _GROUP_LENGTH:
-            continue
-        if tag in (_COMMAND_FIELD, _DATA_SET_TYPE):
-            if length != 2:
-                raise _NotOurs("bad US")
-            (value,) = _US.unpack(raw)
-            if tag == _COMMAND_FIELD:
-                command_field = value
-            else:
-                data_set_type = value
-            continue
-        field = _FIELDS.get(tag)
-        if field is None:
-            raise _NotOurs(f"element (0000,{tag:04X})")
-        vr, name = field
-        if vr == "US":
-            if length != 2:
-                raise _NotOurs("bad US")
-            values[name] = _US.unpack(raw)[0]
-        else:
-            values[name] = raw.decode("ascii").rstrip("\0 ")
+    try:
+        command_field, data_set_type, values = read_command(command, _FIELDS)
+    except MalformedCommand as exc:
+        raise _NotOurs(str(exc)) from exc
     if command_field != C_STORE_RQ or data_set_type in (None, NO_DATA_SET):
         raise _NotOurs("not a C-STORE-RQ with a data set")
     if "AffectedSOPClassUID" not in values or "AffectedSOPInstanceUID" not in values:
