@@ -235,3 +235,25 @@ def install(assoc: Any) -> bool:
         return False
     dimse.receive_primitive = StoreRequestReader(assoc, dimse.receive_primitive)
     return True
+
+
+def discard_partial(assoc: Any) -> None:
+    """Remove the temporary file of a data set whose association ended mid-transfer, read here or
+    by pynetdicom. For EVT_CONN_CLOSE and EVT_ABORTED, on accepted associations and on the ones we
+    request (a C-GET's sub-operations arrive on those)."""
+    reader = vars(getattr(assoc, "dimse", None) or object).get("receive_primitive")
+    if isinstance(reader, StoreRequestReader):
+        reader.discard()
+    message = getattr(getattr(assoc, "dimse", None), "message", None)
+    handle = getattr(message, "_data_set_file", None)
+    path = getattr(message, "_data_set_path", None)
+    if handle is None and path is None:
+        return
+    try:
+        if handle is not None:
+            handle.close()
+        if path is not None:
+            Path(path).unlink(missing_ok=True)
+            log.info("discarded a partially received data set (%s)", Path(path).name)
+    except (OSError, TypeError, ValueError) as exc:
+        log.warning("could not remove a partial data set: %s", exc)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import time
-from pathlib import Path
 from typing import Any
 
 from pynetdicom import _config, evt
@@ -63,26 +62,6 @@ def negotiated_contexts(assoc: Any) -> tuple[NegotiatedContext, ...]:
         result.append(NegotiatedContext(str(cx.abstract_syntax), str(cx.transfer_syntax[0]),
                                         bool(cx.as_scu), bool(cx.as_scp)))
     return tuple(result)
-
-
-def discard_partial(assoc: Any) -> None:
-    """Remove the temporary file of a data set whose association ended mid-transfer."""
-    reader = vars(getattr(assoc, "dimse", None) or object).get("receive_primitive")
-    if isinstance(reader, store_reader.StoreRequestReader):
-        reader.discard()
-    message = getattr(getattr(assoc, "dimse", None), "message", None)
-    handle = getattr(message, "_data_set_file", None)
-    path = getattr(message, "_data_set_path", None)
-    if handle is None and path is None:
-        return
-    try:
-        if handle is not None:
-            handle.close()
-        if path is not None:
-            Path(path).unlink(missing_ok=True)
-            log.info("discarded a partially received data set (%s)", Path(path).name)
-    except (OSError, TypeError, ValueError) as exc:
-        log.warning("could not remove a partial data set: %s", exc)
 
 
 def quiet_pynetdicom() -> None:
@@ -204,11 +183,11 @@ class DicomServer:
         self.ctx.emit(AssociationReleased(**common))
 
     def _on_aborted(self, event: Any) -> None:
-        discard_partial(event.assoc)
+        store_reader.discard_partial(event.assoc)
         common = self._common(event.assoc)
         log.warning("association #%d with %s@%s:%d aborted", common["association"], common["peer_ae"],
                     common["address"], common["port"])
         self.ctx.emit(AssociationAborted(**common, reason="aborted"))
 
     def _on_closed(self, event: Any) -> None:
-        discard_partial(event.assoc)
+        store_reader.discard_partial(event.assoc)

@@ -144,7 +144,11 @@ def send_c_get(calling_ae: str, node: RemoteNode, items: Sequence[RetrieveItem],
 
     install_chunked_receive(archive.incoming_dir)  # sub-operation data sets stream to disk
     ae = make_ae(calling_ae)
-    handlers = [(evt.EVT_C_STORE, handle_store), (evt.EVT_CONN_OPEN, handle_open)]
+    def handle_close(event: Any) -> None:  # a sub-operation cut off: its partial file goes now
+        store_reader.discard_partial(event.assoc)
+
+    handlers = [(evt.EVT_C_STORE, handle_store), (evt.EVT_CONN_OPEN, handle_open),
+                (evt.EVT_CONN_CLOSE, handle_close)]
     with associate(ae, node, contexts, ext_neg=roles, handlers=handlers) as assoc:
         for message_id, item in enumerate(items, start=1):
             if cancel is not None and cancel.is_set():

@@ -59,7 +59,11 @@ def storage_receiver(local: LocalNode, archive: Archive, *, port: int | None = N
             store_reader.install(event.assoc)
 
     address = (bind or local.bind, port or local.port)
-    handlers = [(evt.EVT_CONN_OPEN, handle_open), (evt.EVT_C_STORE, handle_store)]
+    def handle_close(event: Any) -> None:  # a sender that vanished mid-instance: its partial file goes now
+        store_reader.discard_partial(event.assoc)
+
+    handlers = [(evt.EVT_CONN_OPEN, handle_open), (evt.EVT_C_STORE, handle_store),
+                (evt.EVT_CONN_CLOSE, handle_close)]
     try:
         server = ae.start_server(address, block=False, evt_handlers=handlers, poll_interval=SHUTDOWN_POLL_SECONDS)
     except OSError as exc:
