@@ -111,15 +111,29 @@ def same(theirs: list[Any], ours: list[Any]) -> None:
     assert our_rsp.is_valid_response
 
 
-def find_rsp_with_identifier() -> list[Any]:
+def find_rsp_with_identifier(max_pdu: int = 16382) -> list[Any]:
     rsp = C_FIND()
     rsp.MessageIDBeingRespondedTo = 4
     rsp.AffectedSOPClassUID = StudyRootQueryRetrieveInformationModelFind
     rsp.Status = 0xFF00
     identifier = Dataset()
-    identifier.PatientName = "LEFT^ALONE"
+    identifier.PatientName = "MATCH^ONE"
+    identifier.StudyDescription = "a description long enough to need several fragments " * 4
+    identifier.StudyInstanceUID = generate_uid()
     rsp.Identifier = BytesIO(encode(identifier, True, True))
-    return encoded(rsp, C_FIND_RSP())
+    p_datas = encoded(rsp, C_FIND_RSP(), max_pdu)
+    assert len(p_datas) > (2 if max_pdu < 16382 else 1)
+    return p_datas
+
+
+def test_a_data_set_cut_short_goes_to_pynetdicom_with_its_command(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The match's data set never comes: a C-ECHO-RSP's command does. Everything held, and what
+    # came, reaches pynetdicom in order, as if this reader were not there.
+    sequence = [find_rsp_with_identifier()[0], echo_rsp()[0]]
+    theirs, _ = receive(monkeypatch, sequence, reader=False)
+    ours, read = receive(monkeypatch, sequence, reader=True)
+    assert read == 0
+    assert [(cx, type(msg)) for cx, msg in ours] == [(cx, type(msg)) for cx, msg in theirs]
 
 
 def failed_list() -> Dataset:
@@ -145,17 +159,19 @@ READ_HERE = [
     (lambda: retrieve_rsp(C_MOVE, C_MOVE_RSP()), 1),
     (lambda: retrieve_rsp(C_GET, C_GET_RSP()), 1),
     (lambda: retrieve_rsp(C_MOVE, C_MOVE_RSP(), status=0x0000), 1),
-    # Left to pynetdicom: a data set follows; the final response's Failed SOP Instance UID List;
-    # a command over several fragments.
-    (lambda: find_rsp_with_identifier(), 0),
-    (lambda: retrieve_rsp(C_MOVE, C_MOVE_RSP(), status=0xB000, identifier=failed_list()), 0),
+    # With a data set: a C-FIND match (in the next PDU, or over several), a final C-MOVE-RSP
+    # with its Failed SOP Instance UID List.
+    (lambda: find_rsp_with_identifier(), 1),
+    (lambda: find_rsp_with_identifier(max_pdu=140), 1),
+    (lambda: retrieve_rsp(C_MOVE, C_MOVE_RSP(), status=0xB000, identifier=failed_list()), 1),
+    # Left to pynetdicom: a command over several fragments.
     (lambda: encoded(_store_rsp_primitive(), C_STORE_RSP(), max_pdu=40), 0),
 ]
 
 
 @pytest.mark.parametrize(("make", "read_here"), READ_HERE, ids=[
     "store", "store-warning", "store-refused", "echo", "move-pending", "get-pending", "move-final",
-    "find-with-identifier", "move-with-failed-list", "fragmented-command"])
+    "find-match", "find-match-over-several-pdus", "move-with-failed-list", "fragmented-command"])
 def test_queued_responses_equal_pynetdicoms(monkeypatch: pytest.MonkeyPatch, make: Any, read_here: int) -> None:
     p_datas = make()
     theirs, _ = receive(monkeypatch, p_datas, reader=False)
