@@ -5,6 +5,11 @@ patients). Each query is a whole findscu run, association set-up included,
 repeated ten times; the median is reported, with the ratio Orthanc/tui-pacs
 (above 1 means tui-pacs is faster).
 
+A second table is our SCU's side: ``find_all`` (what ``tui-pacs find`` and
+the workstation's query pane run), association included, against findscu
+asking the same SCP in the same run, for both SCPs (findscu/tui-pacs: above
+1 means our SCU is faster). findscu's time includes its process start.
+
     python bench/bench_find.py [--studies 2000] [--repeat 10]
 """
 
@@ -43,6 +48,19 @@ def findscu(aet: str, port: int, keys: list[str]) -> tuple[float, int]:
         raise RuntimeError(f"findscu into {aet} failed: {result.stderr[-400:]}")
     matches = result.stderr.count("Find Response:") or result.stdout.count("Find Response:")
     return seconds, matches
+
+
+def our_find(aet: str, port: int, keys: list[str]) -> tuple[float, int]:
+    """Our SCU's C-FIND at STUDY level (Study Root) with findscu's keys: seconds, matches."""
+    from tui_pacs.config.model import RemoteNode, Timeouts
+    from tui_pacs.domain.attributes import Level, Root
+    from tui_pacs.net.scu.find import RemoteQuery, find_all
+
+    node = RemoteNode("bench", aet, HOST, port, timeouts=Timeouts(dimse=120))
+    identifier = dict(key.split("=", 1) if "=" in key else (key, "") for key in keys)
+    start = time.perf_counter()
+    matches = find_all("BENCHSCU", node, RemoteQuery(Level.STUDY, Root.STUDY, identifier))
+    return time.perf_counter() - start, len(matches)
 
 
 def fill_tui_pacs(home: Path, folder: Path) -> None:
@@ -87,6 +105,19 @@ def main() -> None:
                 a, b = statistics.median(ours_times) * 1000, statistics.median(theirs_times) * 1000
                 flag = "" if n_ours == n_theirs else f"  (orthanc: {n_theirs} matches)"
                 print(f"{title:<24} {n_ours:>8} {a:9.1f} {b:9.1f} {b / a:16.2f}x{flag}")
+            print()
+            print(f"our SCU (find_all) against findscu, same SCP, median of {args.repeat} (ms)")
+            print(f"{'query':<24} {'SCP':<9} {'matches':>8} {'tui-pacs':>9} {'findscu':>9} {'findscu/tui-pacs':>17}")
+            for title, keys in QUERIES.items():
+                for scp in (ours, theirs):
+                    scu_times, dcmtk_times = [], []
+                    for _ in range(args.repeat):
+                        seconds, n_scu = our_find(scp.aet, scp.port, keys)
+                        scu_times.append(seconds)
+                        seconds, _ = findscu(scp.aet, scp.port, keys)
+                        dcmtk_times.append(seconds)
+                    a, b = statistics.median(scu_times) * 1000, statistics.median(dcmtk_times) * 1000
+                    print(f"{title:<24} {scp.name:<9} {n_scu:>8} {a:9.1f} {b:9.1f} {b / a:16.2f}x")
         finally:
             ours.stop()
             theirs.stop()
