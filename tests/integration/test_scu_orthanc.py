@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from pydicom import dcmread
+from pydicom.dataset import Dataset
 from pynetdicom import AE, evt
 from pynetdicom.sop_class import SecondaryCaptureImageStorage  # type: ignore[attr-defined]
 
@@ -126,18 +127,25 @@ def test_send_and_move_to_third_node(pacs: tuple[Orthanc, Path], tmp_path: Path)
 class _StatusSCP:
     """A real pynetdicom Storage SCP that answers each C-STORE with the next chosen status."""
 
-    def __init__(self, statuses: list[int]) -> None:
+    def __init__(self, statuses: list[int], transfer_syntax: str | None = None) -> None:
         self.statuses = statuses
         self.received = 0
         self.port = free_port()
         ae = AE(ae_title="REFUSER")
-        ae.add_supported_context(SecondaryCaptureImageStorage)
+        if transfer_syntax is None:  # pynetdicom's list, Implicit VR first: our files are converted
+            ae.add_supported_context(SecondaryCaptureImageStorage)
+        else:
+            ae.add_supported_context(SecondaryCaptureImageStorage, transfer_syntax)
         self.server = ae.start_server(("127.0.0.1", self.port), block=False,
                                       evt_handlers=[(evt.EVT_C_STORE, self.handle)])
 
-    def handle(self, event: Any) -> int:
+    def handle(self, event: Any) -> int | Dataset:
         status = self.statuses[min(self.received, len(self.statuses) - 1)]
         self.received += 1
+        if status == 0xC000:  # a failure that explains itself
+            answer = Dataset()
+            answer.Status, answer.ErrorComment = status, "cannot parse the pixel module"
+            return answer
         return status
 
 
@@ -158,11 +166,31 @@ def test_store_statuses(tmp_path: Path) -> None:
         scp.statuses, scp.received = [0xC000], 0
         cannot = cli(home, "send", "refuser", str(folder))
         assert cannot.returncode == 1 and "0xC000 (unable to process)" in cannot.stderr
+        assert "cannot parse the pixel module" in cannot.stderr  # the peer's Error Comment, shown
         assert scp.received == 1
         scp.statuses, scp.received = [0xA700, 0x0000], 0  # out of resources: transient, retried
         retried = cli(home, "send", "refuser", str(folder))
         assert retried.returncode == 0, retried.stderr
         assert "retry 1 of 2" in retried.stderr
+    finally:
+        scp.server.shutdown()
+
+
+def test_a_refusal_of_bytes_sent_as_stored_shows_the_peers_comment(tmp_path: Path) -> None:
+    # Explicit VR LE accepted, as the files are: they go as stored (no pydicom on the way out),
+    # and the response is read without pydicom too.
+    from pydicom.uid import ExplicitVRLittleEndian
+
+    scp = _StatusSCP([0x0000, 0xC000], transfer_syntax=ExplicitVRLittleEndian)
+    try:
+        home = tmp_path / "home"
+        write_config(home, {"refuser": ("REFUSER", scp.port)})
+        folder = tmp_path / "files"
+        small_instances(folder, 3)
+        result = cli(home, "send", "refuser", str(folder))
+        assert result.returncode == 1
+        assert "0xC000 (unable to process): cannot parse the pixel module" in result.stderr
+        assert scp.received == 2
     finally:
         scp.server.shutdown()
 

@@ -120,13 +120,13 @@ def _send_one(assoc: object, node: RemoteNode, item: StoreItem, message_id: int,
         return
     assert context.context_id is not None  # an accepted context always has its ID
     if stored is not None:
-        rsp = _send_stored(assoc, int(context.context_id), item, stored, message_id)
+        answer = _send_stored(assoc, int(context.context_id), item, stored, message_id)
     else:
         with dimse_guard.exclusive(assoc):  # type: ignore[arg-type]
-            rsp = assoc.send_c_store(dataset, msg_id=message_id)  # type: ignore[attr-defined]
-    if "Status" not in rsp:
+            answer = StoreAnswer.of(assoc.send_c_store(dataset, msg_id=message_id))  # type: ignore[attr-defined]
+    if answer.status is None:
         raise_no_response(assoc, node, f"C-STORE of {item.sop_instance_uid}")  # type: ignore[arg-type]
-    status = int(rsp.Status)
+    status = answer.status
     if status == SUCCESS or status in STORE_WARNINGS:
         if status != SUCCESS:
             counts.warnings += 1
@@ -137,15 +137,35 @@ def _send_one(assoc: object, node: RemoteNode, item: StoreItem, message_id: int,
     counts.failed += 1
     reason = f"{node.name} refused {item.sop_instance_uid} with status {describe(status)}"
     counts.failures.append((item.sop_instance_uid, describe(status)))
-    comment = rsp.get("ErrorComment")
-    raise StoreRefused(f"{reason}{': ' + str(comment) if comment else ''}", status=status,
+    comment = answer.comment
+    raise StoreRefused(f"{reason}{': ' + comment if comment else ''}", status=status,
                        sop_instance_uid=item.sop_instance_uid)
 
 
+@dataclass(frozen=True)
+class StoreAnswer:
+    """What a C-STORE-RSP said: its Status (None when no valid response came) and Error Comment.
+
+    pynetdicom hands back a pydicom Dataset built element by element for every
+    response (``Association._check_received_status``); for the two values read
+    here that was about a sixth of the sender's time per small instance.
+    """
+
+    status: int | None
+    comment: str = ""
+
+    @classmethod
+    def of(cls, rsp: Dataset) -> StoreAnswer:
+        """From pynetdicom's status Dataset (empty when no response came)."""
+        if "Status" not in rsp:
+            return cls(None)
+        return cls(int(rsp.Status), str(rsp.get("ErrorComment") or ""))
+
+
 def _send_stored(assoc: Any, context_id: int, item: StoreItem, stored: part10.StoredDataSet,
-                 message_id: int) -> Dataset:
-    """One C-STORE exchange with the data set bytes as stored; the status, or an empty
-    Dataset when no response came (the association is then aborted, as pynetdicom does)."""
+                 message_id: int) -> StoreAnswer:
+    """One C-STORE exchange with the data set bytes as stored; its answer, without a status when
+    no valid response came (the association is then aborted, as pynetdicom does)."""
     sop_class = stored.sop_class_uid or item.sop_class_uid
     sop_instance = stored.sop_instance_uid or item.sop_instance_uid
     # The guard keeps the association's reactor thread off the DIMSE queue for the whole
@@ -165,8 +185,12 @@ def _send_stored(assoc: Any, context_id: int, item: StoreItem, stored: part10.St
         _, rsp = assoc.dimse.get_msg(block=True)
     if rsp is None:
         assoc._handle_no_response()
-        return Dataset()
-    return assoc._check_received_status(rsp)  # type: ignore[no-any-return]
+        return StoreAnswer(None)
+    if not rsp.is_valid_response:  # as pynetdicom's _check_received_status
+        log.error("received an invalid C-STORE response from %s", assoc.acceptor.ae_title)
+        assoc.abort()
+        return StoreAnswer(None)
+    return StoreAnswer(int(rsp.Status), str(rsp.ErrorComment or ""))
 
 
 def _size(path: str) -> int:
