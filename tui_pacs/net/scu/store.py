@@ -18,6 +18,7 @@ and C-GET SCP).
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -195,6 +196,6 @@ def _send_stored(assoc: Any, context_id: int, item: StoreItem, stored: part10.St
 
 def _size(path: str) -> int:
     try:
-        return Path(path).stat().st_size
+        return os.stat(path).st_size  # no Path object: this runs once per instance sent
     except OSError:
         return 0
