@@ -142,11 +142,11 @@ def send_c_get(calling_ae: str, node: RemoteNode, items: Sequence[RetrieveItem],
         dimse.install_store_responses(event.assoc)
         sub_operations.install(event.assoc, fast_c_store)
 
-    install_chunked_receive(archive.incoming_dir)  # sub-operation data sets stream to disk
-    ae = make_ae(calling_ae)
     def handle_close(event: Any) -> None:  # a sub-operation cut off: its partial file goes now
         store_reader.discard_partial(event.assoc)
 
+    install_chunked_receive(archive.incoming_dir)  # sub-operation data sets stream to disk
+    ae = make_ae(calling_ae)
     handlers = [(evt.EVT_C_STORE, handle_store), (evt.EVT_CONN_OPEN, handle_open),
                 (evt.EVT_CONN_CLOSE, handle_close)]
     with associate(ae, node, contexts, ext_neg=roles, handlers=handlers) as assoc:

@@ -58,10 +58,10 @@ def storage_receiver(local: LocalNode, archive: Archive, *, port: int | None = N
         if reactor.install(event.assoc, {C_STORE: fast_c_store}, INLINE_PATHS):
             store_reader.install(event.assoc)
 
-    address = (bind or local.bind, port or local.port)
     def handle_close(event: Any) -> None:  # a sender that vanished mid-instance: its partial file goes now
         store_reader.discard_partial(event.assoc)
 
+    address = (bind or local.bind, port or local.port)
     handlers = [(evt.EVT_CONN_OPEN, handle_open), (evt.EVT_C_STORE, handle_store),
                 (evt.EVT_CONN_CLOSE, handle_close)]
     try:
