@@ -131,7 +131,20 @@ def test_find_date_range(scp: RunningScp, tmp_path: Path) -> None:
     assert len(dates) == 3  # TP0002 0402, TP0003 0510 and 0512
 
 
-def test_move_study_to_configured_destination(scp: RunningScp) -> None:
+def test_move_study_to_configured_destination(scp: RunningScp, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tui_pacs.net.fastpath import responses
+    from tui_pacs.net.scu import association
+
+    readers: list[responses.ResponseReader] = []  # on the associations the move opens
+    real_install = responses.install
+
+    def recorded(assoc: object) -> responses.ResponseReader | None:
+        reader = real_install(assoc)
+        if reader is not None:
+            readers.append(reader)
+        return reader
+
+    monkeypatch.setattr(association.responses, "install", recorded)
     dest = scp.dest  # type: ignore[attr-defined]
     before = len(dest.received())
     uid = study_uids()["TP0004"]
@@ -140,6 +153,9 @@ def test_move_study_to_configured_destination(scp: RunningScp) -> None:
     expected = [p for p in FILES if "TP0004" in p.parts]
     received = dest.received()[before:]
     assert len(received) == len(expected)
+    # The sub-operations went on an association tuned as our SCU's are: storescp's C-STORE
+    # responses read without pydicom (the send itself is pynetdicom's, under the DIMSE guard).
+    assert len(readers) == 1 and readers[0].responses_read == len(expected)
     got = {str(pydicom.dcmread(p, stop_before_pixels=True).file_meta.TransferSyntaxUID) for p in received}
     sent = {str(pydicom.dcmread(p, stop_before_pixels=True).file_meta.TransferSyntaxUID) for p in expected}
     assert got == sent  # as stored: J2K lossless, J2K lossy, deflated

@@ -107,6 +107,8 @@ def _widen_race(monkeypatch: pytest.MonkeyPatch, *, guard: bool) -> None:
             original(event)
 
     monkeypatch.setattr(association, "_on_connection_open", on_open)
+    if not guard:  # nowhere: neither at connection open nor around pynetdicom's own send_c_store
+        monkeypatch.setattr(association.dimse_guard, "install", lambda assoc: False)
 
 
 def test_widened_race_stalls_without_the_guard(tmp_path: Path, storescp: StoreSCP,

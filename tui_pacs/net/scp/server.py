@@ -42,6 +42,7 @@ from tui_pacs.net.scp.identifiers import MODELS
 from tui_pacs.net.scp.move import handle_c_move
 from tui_pacs.net.scp.storage import handle_c_store
 from tui_pacs.net.scp.verification import VERIFICATION_SOP_CLASS, handle_c_echo
+from tui_pacs.net.scu.association import ScuApplicationEntity
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +86,9 @@ class DicomServer:
         self.bind = bind if bind is not None else local.bind
         self.requested_port = port if port is not None else local.port
         self.ae = make_ae(local, ae_title=ctx.ae_title)
+        # The associations it opens (a C-MOVE's sub-operations, sent by pynetdicom) get what
+        # our SCU's get: an event-driven DUL, responses without pydicom, the DIMSE guard.
+        self.ae.__class__ = ScuApplicationEntity
         add_scp_contexts(self.ae)
         self._server: ThreadedAssociationServer | None = None
         self.fast = True

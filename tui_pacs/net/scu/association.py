@@ -77,10 +77,33 @@ def quiet_pynetdicom(assoc: Association) -> None:
 
 def tune_association(assoc: Association, transport: AssociationSocket) -> None:
     """Before an association's threads start: event-driven DUL reading ``transport`` (its socket,
-    not yet attached) through one buffer, responses read without pydicom, no per-PDU log formatting."""
+    not yet attached) through one buffer, responses read without pydicom, no per-PDU log
+    formatting, and the DIMSE guard held by pynetdicom's own ``send_c_store`` too (the C-STORE
+    sub-operations of a C-MOVE we serve go through it: :func:`guard_pynetdicom_stores`)."""
     quiet_pynetdicom(assoc)
     dul_wakeup.install(assoc, transport)
     responses.install(assoc)
+    guard_pynetdicom_stores(assoc)
+
+
+def guard_pynetdicom_stores(assoc: Association) -> None:
+    """Make ``assoc.send_c_store`` hold the DIMSE guard for its whole exchange.
+
+    pynetdicom's Move SCP sends each sub-operation with ``send_c_store`` on an
+    association it opens from our AE; it pauses the reactor with the flag
+    handshake :mod:`.dimse_guard` describes, whose race steals a response now
+    and then. Holding the guard (re-entrant: our own callers may hold it
+    already) keeps the reactor off the queue whatever the flag says.
+    """
+    if not dimse_guard.install(assoc):
+        return
+    send_c_store = assoc.send_c_store
+
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        with dimse_guard.exclusive(assoc):
+            return send_c_store(*args, **kwargs)
+
+    assoc.send_c_store = guarded  # type: ignore[method-assign]
 
 
 class ScuApplicationEntity(NodelayApplicationEntity):
