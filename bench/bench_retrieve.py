@@ -3,6 +3,8 @@
 * C-MOVE and C-GET of one study (default 500 instances) from Orthanc into the
   tui-pacs archive, against dcmtk ``movescu`` moving it to ``storescp``;
 * C-STORE of the same instances into ``storescp``: our SCU vs ``storescu``;
+* serving a C-MOVE: ``movescu`` asks ``tui-pacs serve`` (holding the study) to
+  send it to ``storescp``, against Orthanc serving the same move;
 * the durability floor of this disk: what writing each instance to a file,
   fsyncing it, renaming it and fsyncing the directory costs by itself (the
   archive must do that before it acknowledges a C-STORE, storescp does not),
@@ -140,12 +142,35 @@ def main() -> None:
         line("  tui-pacs C-GET -> archive", args.count, ours_get, dcmtk_move)
         floor = statistics.median(durability_floor(base / f"floor{n}", files) for n in range(args.repeat))
         line("  disk floor: write+fsync+rename+dir fsync", args.count, floor, dcmtk_move)
+        serve_move = _serve_move_time(base, files, study_uid, args.repeat)
+        print("Serve a C-MOVE to storescp (movescu asks)")
+        line("  Orthanc as the move SCP", args.count, dcmtk_move)
+        line("  tui-pacs serve as the move SCP", args.count, serve_move, dcmtk_move)
 
 
 def _study_of(path: Path) -> str:
     from pydicom import dcmread
 
     return str(dcmread(path, stop_before_pixels=True).StudyInstanceUID)
+
+
+def _serve_move_time(base: Path, files: list[Path], study_uid: str, repeat: int) -> float:
+    """``tui-pacs serve`` holding ``files`` (imported), moving the study to a storescp it knows."""
+    from bench.bench_find import fill_tui_pacs
+    from bench.bench_ingest import TuiPacs
+
+    dest_port = free_port()
+    serve = TuiPacs(base / "serve", 1)
+    home = base / "serve" / "home"
+    home.mkdir(parents=True)
+    (home / "config.toml").write_text(f'[nodes.dcmtk]\nae_title = "STORESCP"\nhost = "127.0.0.1"\n'
+                                      f"port = {dest_port}\n")
+    fill_tui_pacs(home, files[0].parent)
+    serve.start()
+    try:
+        return _movescu_time(base / "serve", serve.aet, serve.port, dest_port, study_uid, repeat)
+    finally:
+        serve.stop()
 
 
 def _movescu_time(base: Path, aet: str, port: int, dest_port: int, study_uid: str, repeat: int) -> float:
