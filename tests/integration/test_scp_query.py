@@ -145,6 +145,16 @@ def test_move_study_to_configured_destination(scp: RunningScp, monkeypatch: pyte
         return reader
 
     monkeypatch.setattr(association.responses, "install", recorded)
+    as_stored: list[str] = []  # instances sent as the bytes they are stored as
+    real_read_stored = association.part10.read_stored
+
+    def read_stored(path: str, transfer_syntax: str) -> object:
+        stored = real_read_stored(path, transfer_syntax)
+        if stored is not None:
+            as_stored.append(str(transfer_syntax))
+        return stored
+
+    monkeypatch.setattr(association.part10, "read_stored", read_stored)
     dest = scp.dest  # type: ignore[attr-defined]
     before = len(dest.received())
     uid = study_uids()["TP0004"]
@@ -153,12 +163,20 @@ def test_move_study_to_configured_destination(scp: RunningScp, monkeypatch: pyte
     expected = [p for p in FILES if "TP0004" in p.parts]
     received = dest.received()[before:]
     assert len(received) == len(expected)
-    # The sub-operations went on an association tuned as our SCU's are: storescp's C-STORE
-    # responses read without pydicom (the send itself is pynetdicom's, under the DIMSE guard).
-    assert len(readers) == 1 and readers[0].responses_read == len(expected)
     got = {str(pydicom.dcmread(p, stop_before_pixels=True).file_meta.TransferSyntaxUID) for p in received}
-    sent = {str(pydicom.dcmread(p, stop_before_pixels=True).file_meta.TransferSyntaxUID) for p in expected}
-    assert got == sent  # as stored: J2K lossless, J2K lossy, deflated
+    stored = [str(pydicom.dcmread(p, stop_before_pixels=True).file_meta.TransferSyntaxUID) for p in expected]
+    assert got == set(stored)  # as stored: J2K lossless, J2K lossy, deflated
+    # The sub-operations went on an association tuned as our SCU's are: storescp's C-STORE
+    # responses read without pydicom, and every instance but the deflated one (inflated and
+    # deflated again by pynetdicom) sent as the bytes it is stored as.
+    assert len(readers) == 1 and readers[0].responses_read == len(expected)
+    deflated = [syntax for syntax in stored if syntax == "1.2.840.10008.1.2.1.99"]
+    assert len(as_stored) == len(expected) - len(deflated) > 0
+    originals = {str(ds.SOPInstanceUID): ds for ds in map(pydicom.dcmread, expected)}
+    for path in received:  # the same instances, element for element
+        copy = pydicom.dcmread(path)
+        original = originals[str(copy.SOPInstanceUID)]
+        assert copy.PixelData == original.PixelData and copy.PatientName == original.PatientName
     served = [e for e in scp.of_kind("query.served") if e.service == "C-MOVE"]
     assert served[-1].matches == len(expected)
 

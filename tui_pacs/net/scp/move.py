@@ -25,6 +25,7 @@ from tui_pacs.domain.events import QueryServed
 from tui_pacs.net.scp.base import ScpContext, association_id, peer_of, safe_ae
 from tui_pacs.net.scp.identifiers import IdentifierError
 from tui_pacs.net.scp.retrieve import CANCEL, Match, reported_sub_operations, resolve
+from tui_pacs.net.scu.association import sends_stored_bytes
 from tui_pacs.net.scu.contexts import plan_store_contexts
 
 log = logging.getLogger(__name__)
@@ -86,4 +87,5 @@ def handle_c_move(event: Any, ctx: ScpContext) -> Iterator[Any]:
                              cancelled=cancelled, status=CANCEL if cancelled else 0))
 
     yield from reported_sub_operations(
-        event, request.matches, lambda: sub_association[0].accepted_contexts if sub_association else [], report)
+        event, request.matches, lambda: sub_association[0].accepted_contexts if sub_association else [], report,
+        as_stored=lambda: bool(sub_association) and sends_stored_bytes(sub_association[0]))

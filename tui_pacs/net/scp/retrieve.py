@@ -26,6 +26,7 @@ from tui_pacs.net.conversion import choose_context, convert
 from tui_pacs.net.errors import NoPresentationContext
 from tui_pacs.net.scp.base import ScpContext
 from tui_pacs.net.scp.identifiers import retrieve_query, root_of
+from tui_pacs.net.scu.part10 import StoredReference
 
 log = logging.getLogger(__name__)
 
@@ -73,13 +74,20 @@ def load(match: Match) -> Dataset | str:
         return f"unreadable {match.sop_instance_uid}"
 
 
-def prepare(match: Match, accepted: Sequence[PresentationContext]) -> Dataset | str:
-    """The stored instance in a syntax the destination accepted, or why it cannot be sent."""
+def prepare(match: Match, accepted: Sequence[PresentationContext], *, as_stored: bool = False) -> Dataset | str:
+    """The stored instance in a syntax the destination accepted, or why it cannot be sent.
+
+    With ``as_stored`` (the association sending it takes a
+    :class:`~tui_pacs.net.scu.part10.StoredReference`), an instance going in the
+    syntax it is stored in is not read here: the sender sends the file's bytes.
+    """
     try:
         context, decompress = choose_context(accepted, match.sop_class_uid, match.transfer_syntax)
     except NoPresentationContext as exc:
         log.warning("cannot send %s: %s", match.sop_instance_uid, exc.message)
         return f"no accepted context for {match.sop_instance_uid}"
+    if as_stored and not decompress and str(context.transfer_syntax[0]) == match.transfer_syntax:
+        return StoredReference(str(match.path), match.sop_class_uid, match.sop_instance_uid, match.transfer_syntax)
     dataset = load(match)
     if isinstance(dataset, str):
         return dataset
@@ -97,7 +105,9 @@ def prepare(match: Match, accepted: Sequence[PresentationContext]) -> Dataset | 
 
 
 def reported_sub_operations(event: Any, matches: tuple[Match, ...], accepted: AcceptedContexts,
-                            report: Callable[[bool], None]) -> Iterator[tuple[int, Dataset | str | None]]:
+                            report: Callable[[bool], None], *,
+                            as_stored: Callable[[], bool] = lambda: False,
+                            ) -> Iterator[tuple[int, Dataset | str | None]]:
     """:func:`sub_operations`, calling ``report(cancelled)`` when the stream ends or is dropped.
 
     pynetdicom stops iterating after a Cancel status and ``event.is_cancelled``
@@ -105,18 +115,18 @@ def reported_sub_operations(event: Any, matches: tuple[Match, ...], accepted: Ac
     """
     cancelled = False
     try:
-        for status, dataset in sub_operations(event, matches, accepted):
+        for status, dataset in sub_operations(event, matches, accepted, as_stored):
             cancelled = cancelled or status == CANCEL
             yield status, dataset
     finally:
         report(cancelled)
 
 
-def sub_operations(event: Any, matches: tuple[Match, ...],
-                   accepted: AcceptedContexts) -> Iterator[tuple[int, Dataset | str | None]]:
+def sub_operations(event: Any, matches: tuple[Match, ...], accepted: AcceptedContexts,
+                   as_stored: Callable[[], bool] = lambda: False) -> Iterator[tuple[int, Dataset | str | None]]:
     """Pending (status, dataset) pairs, ending with Cancel if the SCU cancels (C.4.2.3.1)."""
     for match in matches:
         if event.is_cancelled:
             yield CANCEL, None
             return
-        yield PENDING, prepare(match, accepted())
+        yield PENDING, prepare(match, accepted(), as_stored=as_stored())

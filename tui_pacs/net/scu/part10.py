@@ -17,6 +17,8 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
+from pydicom import dcmread
+from pydicom.dataset import Dataset
 from pydicom.uid import DeflatedExplicitVRLittleEndian
 
 # Explicit VR with a 2-byte reserved field and a 4-byte length (PS3.5 Table 7.1-1).
@@ -82,3 +84,35 @@ def read_stored(path: str, transfer_syntax: str) -> StoredDataSet | None:
     if stored.transfer_syntax == DeflatedExplicitVRLittleEndian:
         return None  # keep the one deflate path pynetdicom tests: inflate and re-deflate
     return stored
+
+
+class StoredReference(Dataset):  # type: ignore[misc]
+    """An instance to send as the bytes it is stored as, standing in for its data set.
+
+    The C-MOVE SCP's sub-operations go through pynetdicom's Move SCP, which
+    hands each yielded data set to ``send_c_store`` on the association it
+    opened from our AE; there :func:`tui_pacs.net.scu.association.guard_pynetdicom_stores`
+    sends the file's own data set bytes (:func:`read_stored`) instead of
+    encoding a pydicom data set read from it. Only its UIDs are elements, so
+    pynetdicom can name it in a Failed SOP Instance UID List; anything that
+    cannot send it as stored reads the whole file (:meth:`load`).
+    """
+
+    def __init__(self, path: str, sop_class_uid: str, sop_instance_uid: str, transfer_syntax: str) -> None:
+        super().__init__()
+        self.SOPClassUID = sop_class_uid
+        self.SOPInstanceUID = sop_instance_uid
+        self._stored_path = path
+        self._stored_syntax = transfer_syntax
+
+    @property
+    def stored_path(self) -> str:
+        return str(self._stored_path)
+
+    @property
+    def stored_syntax(self) -> str:
+        return str(self._stored_syntax)
+
+    def load(self) -> Dataset:
+        """The whole data set, read from the file (raises what dcmread raises)."""
+        return dcmread(self.stored_path)

@@ -31,16 +31,23 @@ def dimse_unobserved(assoc: Any) -> bool:
 
 
 def command_set(message_id: int, sop_class_uid: str, sop_instance_uid: str, *,
-                priority: int = PRIORITY_LOW) -> bytes:
-    """The encoded command set of a C-STORE-RQ, group length first (PS3.7 Table 9.3-1)."""
-    return group(
+                priority: int = PRIORITY_LOW, originator_aet: str | None = None,
+                originator_id: int | None = None) -> bytes:
+    """The encoded command set of a C-STORE-RQ, group length first (PS3.7 Table 9.3-1); with
+    the Move Originator's AE title and Message ID for a C-MOVE's sub-operation."""
+    elements = [
         element(0x0002, uid(sop_class_uid)),  # Affected SOP Class UID
         element(0x0100, us(C_STORE_RQ)),  # Command Field
         element(0x0110, us(message_id)),  # Message ID
         element(0x0700, us(priority)),  # Priority
         element(0x0800, us(DATA_SET_PRESENT)),  # Command Data Set Type
         element(0x1000, uid(sop_instance_uid)),  # Affected SOP Instance UID
-    )
+    ]
+    if originator_aet is not None and originator_id is not None:
+        title = originator_aet.strip().encode("ascii")
+        elements.append(element(0x1030, title + b" " * (len(title) % 2)))  # AE, space-padded (PS3.5 6.2)
+        elements.append(element(0x1031, us(originator_id)))  # Move Originator Message ID
+    return group(*elements)
 
 
 def send(assoc: Any, context_id: int, command: bytes, data_set: bytes) -> None:
