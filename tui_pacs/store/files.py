@@ -42,8 +42,9 @@ def _fsync_dir(directory: Path) -> None:
 
 
 def storage_error(exc: OSError, what: str) -> StoreError:
-    """The archive error for a failed file operation: OutOfResources (A700) when out of space."""
-    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+    """The archive error for a failed file operation: OutOfResources (A700) when out of space
+    (a full disk, a quota, a file larger than the filesystem takes)."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
         return OutOfResources(f"no space left to store {what}")
     return StoreError(f"cannot store {what}: {exc.strerror or exc}")
 

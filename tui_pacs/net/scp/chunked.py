@@ -33,7 +33,6 @@ raises :class:`OutOfResources` so that the C-STORE is answered A700
 
 from __future__ import annotations
 
-import errno
 import functools
 import itertools
 import logging
@@ -52,10 +51,12 @@ from pynetdicom import (
     dimse_messages,
 )
 
-from tui_pacs.store.errors import OutOfResources, StoreError
-from tui_pacs.store.files import open_new, write_all
+from tui_pacs.store.files import open_new, storage_error, write_all
 
 log = logging.getLogger(__name__)
+
+RECEIVED = "the data set being received"
+"""How a failed write of a received data set is named (``store.files.storage_error``)."""
 
 TUI_PACS_VERSION_NAME = "TUI_PACS"
 _lock = threading.Lock()
@@ -218,7 +219,7 @@ class IncomingFile:
         """
         self.flush()
         if self.error is not None:
-            raise storage_error(self.error)
+            raise storage_error(self.error, RECEIVED)
 
     def take_in_memory(self) -> bytes | None:
         """The whole file's bytes, if nothing of it was written yet (a small data set): the
@@ -291,13 +292,6 @@ def _unique_name(directory: str) -> str:
     return f"{directory}{os.sep}in-{_pid}-{_TOKEN}-{next(_names)}.part"
 
 
-def storage_error(exc: OSError) -> StoreError:
-    """The archive error for a failed write of a received data set: A700 when out of space."""
-    if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
-        return OutOfResources("disk full while receiving the data set")
-    return StoreError(f"cannot write the received data set: {exc.strerror or exc}")
-
-
 def _incoming_file(directory: str, **_kwargs: Any) -> IncomingFile:
     return IncomingFile(directory)
 
@@ -356,7 +350,7 @@ def received_file(event: Any, *, in_memory: bool = False) -> ReceivedFile | None
         handle.flush()
         return ReceivedFile(Path(path), os.fstat(handle.fileno()).st_size)
     except OSError as exc:
-        raise storage_error(exc) from exc
+        raise storage_error(exc, RECEIVED) from exc
 
 
 def release_received_file(request: Any) -> None:

@@ -31,8 +31,9 @@ from pathlib import Path
 
 from pynetdicom.sop_class import _STORAGE_CLASSES
 
-from tui_pacs.net.scp.chunked import storage_error
+from tui_pacs.net.scp.chunked import RECEIVED
 from tui_pacs.store.extract import KEPT_TAGS
+from tui_pacs.store.files import storage_error
 from tui_pacs.store.header import RawHeader, from_survey
 from tui_pacs.store.records import StoreWarning
 from tui_pacs.store.walk import PIXEL_TAGS, DataSetSurvey, encoding, survey
@@ -138,7 +139,7 @@ def discard_meta_elements(path: Path, found: DataSetSurvey, transfer_syntax: str
         os.replace(name, path)
     except OSError as exc:
         Path(name).unlink(missing_ok=True)
-        raise storage_error(exc) from exc
+        raise storage_error(exc, RECEIVED) from exc
     except BaseException:
         Path(name).unlink(missing_ok=True)
         raise
