@@ -126,29 +126,26 @@ def _send_as_stored(assoc: Association, reference: part10.StoredReference, messa
                     originator_aet: str | None, originator_id: int | None) -> Dataset | None:
     """One C-STORE of a file's data set bytes as stored (guard held); pynetdicom's status data
     set. None, with nothing sent, when the bytes cannot go as they are (no context in the stored
-    syntax, a deflated or unusual file, someone watching DIMSE): the caller sends it decoded."""
+    syntax, a deflated or unusual file): the caller sends it decoded."""
     try:
         context, decompress = choose_context(assoc.accepted_contexts, str(reference.SOPClassUID),
                                              reference.stored_syntax)
     except NoPresentationContext:  # pynetdicom's path reports it, as it always did
         return None
     syntax = str(context.transfer_syntax[0])
-    if decompress or syntax != reference.stored_syntax or not store_request.dimse_unobserved(assoc):
+    if decompress or syntax != reference.stored_syntax or context.context_id is None:
         return None
     try:
         stored = part10.read_stored(reference.stored_path, syntax)
     except OSError:
         return None
-    if stored is None or context.context_id is None:
+    if stored is None:
         return None
-    store_request.send(assoc, int(context.context_id), store_request.command_set(
-        message_id, str(reference.SOPClassUID), str(reference.SOPInstanceUID), priority=priority,
-        originator_aet=originator_aet, originator_id=originator_id), stored.data_set)
-    _, rsp = assoc.dimse.get_msg(block=True)
-    if rsp is None:
-        assoc._handle_no_response()
-        return Dataset()
-    return assoc._check_received_status(rsp)  # type: ignore[no-any-return]
+    rsp = store_request.exchange(assoc, int(context.context_id), stored.data_set, message_id=message_id,
+                                 sop_class_uid=str(reference.SOPClassUID),
+                                 sop_instance_uid=str(reference.SOPInstanceUID), priority=priority,
+                                 originator_aet=originator_aet, originator_id=originator_id)
+    return Dataset() if rsp is None else assoc._check_received_status(rsp)
 
 
 class ScuApplicationEntity(NodelayApplicationEntity):

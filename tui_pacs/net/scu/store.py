@@ -22,14 +22,12 @@ import os
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from io import BytesIO
 from pathlib import Path
 from typing import Any
 
 from pydicom import dcmread
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
-from pynetdicom.dimse_primitives import C_STORE
 
 from tui_pacs.config.model import RemoteNode
 from tui_pacs.net.conversion import choose_context, dataset_to_send
@@ -122,9 +120,8 @@ def _send_one(assoc: object, node: RemoteNode, item: StoreItem, message_id: int,
     assert context.context_id is not None  # an accepted context always has its ID
     if stored is not None:
         answer = _send_stored(assoc, int(context.context_id), item, stored, message_id)
-    else:
-        with dimse_guard.exclusive(assoc):  # type: ignore[arg-type]
-            answer = StoreAnswer.of(assoc.send_c_store(dataset, msg_id=message_id))  # type: ignore[attr-defined]
+    else:  # our associations' send_c_store holds the DIMSE guard itself (association.guard_pynetdicom_stores)
+        answer = StoreAnswer.of(assoc.send_c_store(dataset, msg_id=message_id))  # type: ignore[attr-defined]
     if answer.status is None:
         raise_no_response(assoc, node, f"C-STORE of {item.sop_instance_uid}")  # type: ignore[arg-type]
     status = answer.status
@@ -167,25 +164,13 @@ def _send_stored(assoc: Any, context_id: int, item: StoreItem, stored: part10.St
                  message_id: int) -> StoreAnswer:
     """One C-STORE exchange with the data set bytes as stored; its answer, without a status when
     no valid response came (the association is then aborted, as pynetdicom does)."""
-    sop_class = stored.sop_class_uid or item.sop_class_uid
-    sop_instance = stored.sop_instance_uid or item.sop_instance_uid
     # The guard keeps the association's reactor thread off the DIMSE queue for the whole
     # exchange, so pynetdicom's pause handshake (and its 1 ms reactor sleep) is not needed.
     with dimse_guard.exclusive(assoc):
-        if store_request.dimse_unobserved(assoc):
-            store_request.send(assoc, context_id, store_request.command_set(message_id, sop_class, sop_instance),
-                               stored.data_set)
-        else:  # someone watches the DIMSE layer: let pynetdicom encode, so they see the message
-            req = C_STORE()
-            req.MessageID = message_id
-            req.Priority = store_request.PRIORITY_LOW
-            req.AffectedSOPClassUID = sop_class
-            req.AffectedSOPInstanceUID = sop_instance
-            req.DataSet = BytesIO(stored.data_set)
-            assoc.dimse.send_msg(req, context_id)
-        _, rsp = assoc.dimse.get_msg(block=True)
+        rsp = store_request.exchange(assoc, context_id, stored.data_set, message_id=message_id,
+                                     sop_class_uid=stored.sop_class_uid or item.sop_class_uid,
+                                     sop_instance_uid=stored.sop_instance_uid or item.sop_instance_uid)
     if rsp is None:
-        assoc._handle_no_response()
         return StoreAnswer(None)
     if not rsp.is_valid_response:  # as pynetdicom's _check_received_status
         log.error("received an invalid C-STORE response from %s", assoc.acceptor.ae_title)

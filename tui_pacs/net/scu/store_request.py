@@ -17,7 +17,10 @@ watches (pynetdicom's INFO/DEBUG message dumps, a handler, a wrapper).
 
 from __future__ import annotations
 
+from io import BytesIO
 from typing import Any
+
+from pynetdicom.dimse_primitives import C_STORE
 
 from tui_pacs.net.fastpath import dimse
 from tui_pacs.net.fastpath.dimse import C_STORE_RQ, DATA_SET_PRESENT, element, group, uid, us
@@ -53,3 +56,35 @@ def command_set(message_id: int, sop_class_uid: str, sop_instance_uid: str, *,
 def send(assoc: Any, context_id: int, command: bytes, data_set: bytes) -> None:
     """Queue the request's P-DATA primitives on ``assoc``'s DUL, command first."""
     dimse.send(assoc, context_id, command, data_set)
+
+
+def exchange(assoc: Any, context_id: int, data_set: bytes, *, message_id: int, sop_class_uid: str,
+             sop_instance_uid: str, priority: int = PRIORITY_LOW, originator_aet: str | None = None,
+             originator_id: int | None = None) -> Any:
+    """One C-STORE of a data set's encoded bytes: send the request, wait for the response.
+
+    Returns the C-STORE-RSP primitive, or None when none came (the association
+    is then aborted, as pynetdicom does). The caller holds the DIMSE guard
+    (:func:`.dimse_guard.exclusive`). When someone watches the DIMSE layer
+    (:func:`dimse_unobserved` false), pynetdicom encodes the command, so they
+    see the message.
+    """
+    if dimse_unobserved(assoc):
+        send(assoc, context_id, command_set(message_id, sop_class_uid, sop_instance_uid, priority=priority,
+                                            originator_aet=originator_aet, originator_id=originator_id),
+             data_set)
+    else:
+        req = C_STORE()
+        req.MessageID = message_id
+        req.Priority = priority
+        req.AffectedSOPClassUID = sop_class_uid
+        req.AffectedSOPInstanceUID = sop_instance_uid
+        if originator_aet is not None and originator_id is not None:
+            req.MoveOriginatorApplicationEntityTitle = originator_aet
+            req.MoveOriginatorMessageID = originator_id
+        req.DataSet = BytesIO(data_set)
+        assoc.dimse.send_msg(req, context_id)
+    _, rsp = assoc.dimse.get_msg(block=True)
+    if rsp is None:
+        assoc._handle_no_response()
+    return rsp
