@@ -1,10 +1,11 @@
 """The archive facade: files plus index, with the one rule that matters.
 
 An instance is acknowledged (returned from :meth:`Archive.ingest_file`) only
-after its bytes are flushed under their final name and its index row is
-committed; instances arriving at once on several associations share those
-flushes (:mod:`.group_commit`). Nothing half-written is ever indexed: a failure at any step
-removes the temporary file and leaves the index as it was.
+after its bytes under their final name and its index row are flushed;
+instances arriving at once on several associations share that flush
+(:mod:`.group_commit`). Nothing half-written stays indexed: a failure at any
+step removes the file and takes the row out again, and a start after a crash
+checks the rows whose flush it may have cut short (:mod:`.recovery`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from tui_pacs.store.files import FileStore
 from tui_pacs.store.group_commit import GroupCommit, PendingInstance
 from tui_pacs.store.index import Index
 from tui_pacs.store.records import InstanceRecord, StoredInstance
+from tui_pacs.store.recovery import LOCK_NAME, ArchiveLock, check_unflushed
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +33,8 @@ class Archive:
     """Files on disk and the SQLite index, kept in step."""
 
     def __init__(self, index_file: Path, store_dir: Path, settings: ArchiveSettings | None = None) -> None:
+        # Held shared while open, by every process and every Archive: see :meth:`open`.
+        self._lock = ArchiveLock(index_file.parent / LOCK_NAME)
         self.settings = settings or ArchiveSettings()
         self.files = FileStore(store_dir, whole_filesystem=self.settings.flush == "filesystem")
         self.index = Index(index_file, store_dir)
@@ -42,18 +46,30 @@ class Archive:
 
     @classmethod
     def open(cls, paths: Paths, config: Config | None = None) -> Archive:
-        """Open (creating if needed) the archive of a home."""
+        """Open (creating if needed) the archive of a home.
+
+        The first to open it (no other process, or Archive, has it open) also
+        cleans up after an interrupted run: temporary files in the incoming
+        directory, and rows whose flush a crash may have cut short
+        (:mod:`.recovery`). Anyone else would be doing that under the feet
+        of a server that is receiving.
+        """
         archive = cls(paths.index_file, paths.store_dir, config.archive if config else None)
         archive.files.ensure()
         archive.index.open()
-        removed = archive.files.clean_incoming()
-        if removed:
-            log.info("removed %d temporary files left by an interrupted transfer", removed)
+        with archive._lock.alone() as alone:
+            if alone:
+                removed = archive.files.clean_incoming()
+                if removed:
+                    log.info("removed %d temporary files left by an interrupted transfer", removed)
+                check_unflushed(archive.files, archive.index)
         return archive
 
     def close(self) -> None:
+        self.group.close()
         self.index.close()
         self.files.close()
+        self._lock.release()
 
     def __enter__(self) -> Self:
         return self

@@ -4,11 +4,11 @@ Layout: ``<store>/<StudyUID>/<SeriesUID>/<SOPInstanceUID>.dcm``. Every path
 component is a validated UID, so nothing from the wire can choose a path.
 
 Writes are atomic and durable: the bytes go to a temporary file in
-``<store>/.incoming`` (same filesystem), are renamed into place and then a
-whole batch is flushed, data and names, before anything is indexed
-(:meth:`FileStore.make_durable`, driven by :mod:`.group_commit`). A crash
-leaves either the old state or the new one, never half a file under an
-indexed name.
+``<store>/.incoming`` (same filesystem), or a small instance's straight under
+its final name, and then a whole batch is flushed, data, names and index
+rows, before anything is acknowledged (:meth:`FileStore.make_durable`,
+driven by :mod:`.group_commit`). A crash inside that flush can leave a row
+over half a file; the next start finds and removes it (:mod:`.recovery`).
 """
 
 from __future__ import annotations
@@ -195,9 +195,13 @@ class FileStore:
     def replace(self, source: Path | bytes, relative: str) -> Placement:
         """Put an instance (a temporary file, or its bytes) over an existing file of the same name.
 
-        The new bytes are flushed first: a crash must not leave an indexed
-        name over lost data. Raises OSError (StoreError for bytes that
-        cannot be written); the caller cleans up.
+        Flushed here, the new bytes before the rename and the directory
+        after: the row that replaces the old one is committed before the
+        batch's flush, and a crash must find under the name the file the
+        row describes, never the old one or lost data (:mod:`.recovery`
+        would take the row out, and the instance with it). Replacing is
+        rare (``[archive] duplicates = "replace"``). Raises OSError
+        (StoreError for bytes that cannot be written); the caller cleans up.
         """
         target = self.root / relative
         if isinstance(source, Path):
@@ -210,6 +214,7 @@ class FileStore:
             except BaseException:
                 temporary.unlink(missing_ok=True)
                 raise
+        _fsync_dir(target.parent)
         return Placement(target, [target.parent], fresh=False)
 
     def localise(self, temporary: Path) -> Path:
@@ -222,23 +227,29 @@ class FileStore:
             return temporary
         return self._copy_in(temporary)
 
-    def make_durable(self, files: Sequence[Path], directories: Iterable[Path]) -> None:
+    def make_durable(self, files: Sequence[Path], directories: Iterable[Path]) -> bool:
         """Flush a batch of placed files: their data and their directory entries.
 
-        One syncfs(2) covers both for the whole batch; without it (not Linux,
+        One syncfs(2) covers both for the whole batch, and everything else
+        written to the filesystem (True is returned); without it (not Linux,
         or ``[archive] flush = "files"``) each file and each distinct
-        directory is fsynced. Raises :class:`StoreError` (OutOfResources when
-        the disk is full).
+        directory is fsynced (False). Raises :class:`StoreError`
+        (OutOfResources when the disk is full).
         """
         try:
             if self.whole_filesystem and self._syncfs():
-                return
+                return True
             for path in files:
                 self.fsync(path)
             for directory in dict.fromkeys(directories):
                 _fsync_dir(directory)
         except OSError as exc:
             raise storage_error(exc, "a batch of instances") from exc
+        return False
+
+    def holds(self, path: Path) -> bool:
+        """Whether ``path`` is on the store's filesystem (a syncfs of the store flushes it)."""
+        return os.stat(path).st_dev == os.stat(self.root).st_dev
 
     @staticmethod
     def fsync(path: Path) -> None:

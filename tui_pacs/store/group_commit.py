@@ -1,36 +1,40 @@
-"""Group commit: the instances of many associations made durable and indexed together.
+"""Group commit: the instances of many associations indexed and made durable together.
 
-Every C-STORE must be on disk and in the index before it is answered, and
-each of those steps costs a flush (file data, directory entries, the WAL
-commit). Paying them per instance caps a receiver at a few hundred
-instances per second however many senders it has. Here they are paid per
-*batch*, in a two-stage pipeline:
+Every C-STORE must be on disk and in the index before it is answered. Paid
+per instance, that is two flushes (the file with its directory entry, then
+the index's write-ahead log) and caps a receiver at a few hundred instances
+per second with one sender. Here both are paid once per *batch*, by one
+flush, in a two-stage pipeline:
 
-* each caller renames its file into place on its own thread, then queues;
-* *flush*: the first thread to find the stage free takes every instance
-  queued so far (its own included) and flushes the filesystem once;
-* *index*: the flushed batch is committed in one transaction, while the
-  next batch is already being flushed; then its threads are woken.
+* each caller puts its file under its final name on its own thread, then queues;
+* *index*: the first thread to find the stage free commits every instance
+  queued so far (its own included) in one transaction, not flushed;
+* *flush*: one syncfs of the store's filesystem makes the batch's files,
+  their names and their rows durable together, while the next batch is
+  already being indexed; then its threads are woken.
 
-Measured with four senders of small instances, the stages used to run one
-after the other under one lock and were most of the critical path, with a
-quarter of the two cores idle.
+A row can reach the disk before its file only if the machine stops inside
+that flush. Every new row is listed as *unflushed* by the index itself (a
+trigger) until its flush has been seen through; what a crash leaves listed
+is checked at the next start, before anything is served
+(:mod:`.recovery`): a row whose file is missing or short is removed. No
+thread returns, and no C-STORE is answered, before its batch's flush.
 
 With one sender a batch holds one instance, and nothing waits for company.
 With several, an instance already received and being read on another
 association is announced (:meth:`GroupCommit.arrival`), and a flush about
-to start waits up to half a millisecond for it to queue: measured with four
-senders of small instances, batches grew from 1.2 to 1.7 instances and the
-receiver took 6 % more per second.
+to start waits up to half a millisecond for it (and for any batch being
+indexed) to join: measured with four senders of small instances, batches
+grew from 1.2 to 1.7 instances and the receiver took 6 % more per second.
 
-The order is the archive's one rule, for a whole batch: no row is
-committed before its file's data and name are durable, and no thread
-returns before the commit. A failure of one instance (a bad row, a rename
-that fails) fails that instance alone; a failure of the flush or of the
-commit fails the batch, and files placed for it are removed again. The
-same instance arriving again while it is in flight is not placed twice:
-the copy waits and is answered as the first one is (never Success for a
-copy of an instance that failed).
+A failure of one instance (a bad row, a name that cannot be written) fails
+that instance alone; a failure of the flush fails the batch: its new rows
+are taken out of the index again and its new files removed. The same
+instance arriving again while it is in flight is not placed twice: the copy
+waits and is answered as the first one is (never Success for a copy of an
+instance that failed). Where one syncfs cannot cover the index (``[archive]
+flush = "files"``, or the index on another filesystem), the flush fsyncs
+each file and directory and then the write-ahead log.
 """
 
 from __future__ import annotations
@@ -53,6 +57,9 @@ log = logging.getLogger(__name__)
 COMPANY_SECONDS = 0.0005
 """How long a flush may wait for instances on their way (:meth:`GroupCommit.arrival`)."""
 
+FORGET_EVERY = 256
+"""Flushed instances struck off the unflushed list at a time (a statement of the index stage)."""
+
 
 @dataclass(eq=False)  # identity: a batch is searched for its items
 class PendingInstance:
@@ -62,6 +69,7 @@ class PendingInstance:
     """A temporary file to rename into place, or a small instance's bytes to write there."""
     record: InstanceRecord
     outcome: AddOutcome | None = None
+    """What the index made of it (set by the index stage; returned once flushed)."""
     error: BaseException | None = None
     done: bool = False
     # Set once placed:
@@ -93,10 +101,10 @@ class _Waiter:
 class GroupCommit:
     """Batches :class:`PendingInstance` s from any number of threads (see the module text).
 
-    Two stages, each run by one leader at a time: the *flush* (filesystem)
-    and the *index* commit. While one batch is being indexed the next one
-    is flushed, so the two never wait for each other. Renaming into place
-    is done by each caller on its own, before it queues.
+    Two stages, each run by one leader at a time: the *index* commit and the
+    *flush* (filesystem). While one batch is being flushed the next one is
+    indexed, so the two never wait for each other. Placing under the final
+    name is done by each caller on its own, before it queues.
     """
 
     def __init__(self, files: FileStore, index: Index, *, replace: Callable[[], bool]) -> None:
@@ -105,8 +113,11 @@ class GroupCommit:
         self._replace = replace
         self._lock = threading.Lock()
         self._waiters: list[_Waiter] = []
-        self._to_flush: list[PendingInstance] = []
         self._to_index: list[PendingInstance] = []
+        self._to_flush: list[PendingInstance] = []
+        self._flushed: list[str] = []
+        """Paths flushed since they were last struck off the index's unflushed list."""
+        self._index_on_store: bool | None = None
         self._flushing = False
         self._indexing = False
         self._in_flight: dict[str, PendingInstance] = {}
@@ -116,9 +127,21 @@ class GroupCommit:
         """Batches flushed so far (fewer than instances when associations shared flushes)."""
 
     def waiting(self) -> int:
-        """Instances placed and queued for the next flush."""
+        """Instances indexed and queued for the next flush."""
         with self._lock:
             return len(self._to_flush)
+
+    def waiting_for_index(self) -> int:
+        """Instances placed and queued for the next index commit."""
+        with self._lock:
+            return len(self._to_index)
+
+    def close(self) -> None:
+        """Strike what has been flushed off the unflushed list, durably (at a clean stop)."""
+        with self._lock:
+            flushed, self._flushed = self._flushed, []
+        if flushed:
+            self._forget(flushed, durable=True)
 
     def commit(self, pending: PendingInstance) -> AddOutcome:
         """Place, flush and index ``pending`` with whatever else is waiting; raise its failure."""
@@ -162,22 +185,22 @@ class GroupCommit:
         for item in items:
             self._place(item)
         with self._lock:
-            self._to_flush.extend(item for item in items if item.placed is not None and not item.done)
+            self._to_index.extend(item for item in items if item.placed is not None and not item.done)
             if getattr(self._local, "arriving", False):
                 self._arrived()
             company_until: float | None = None
             waiter = _Waiter(items)
             while not waiter.done():
-                if not self._flushing and any(item in self._to_flush for item in items):
-                    if self._arriving:
+                if not self._indexing and any(item in self._to_index for item in items):
+                    self._lead(self._index_stage, items)
+                elif not self._flushing and any(item in self._to_flush for item in items):
+                    if self._arriving or self._to_index or self._indexing:
                         now = time.monotonic()
                         company_until = company_until or now + COMPANY_SECONDS
                         if now < company_until:
                             self._sleep(waiter, company_until - now)
                             continue
                     self._lead(self._flush_stage, items)
-                elif not self._indexing and any(item in self._to_index for item in items):
-                    self._lead(self._index_stage, items)
                 else:
                     self._sleep(waiter, None)
 
@@ -253,36 +276,18 @@ class GroupCommit:
 
     # -- the two stages (one leader each; the lock is released while they work) --------
 
-    def _flush_stage(self) -> None:
-        batch, self._to_flush = self._to_flush, []
-        self._flushing = True
-        self._lock.release()
-        error: BaseException | None = None
-        try:
-            files = [item.placed for item in batch if item.placed is not None]
-            self.files.make_durable(files, [directory for item in batch for directory in item.changed])
-        except BaseException as exc:  # noqa: BLE001 - the batch's error; re-raised below unless an Exception
-            error = exc
-        finally:
-            self._lock.acquire()
-            self._flushing = False
-            self.batches += 1
-        if error is None:
-            self._to_index.extend(batch)
-            return
-        for item in batch:
-            self._undo(item)
-            self._finish(item, error=error)
-        if not isinstance(error, Exception):
-            raise error
-
     def _index_stage(self) -> None:
         batch, self._to_index = self._to_index, []
+        flushed: list[str] = []
+        if len(self._flushed) >= FORGET_EVERY:
+            flushed, self._flushed = self._flushed, []
         self._indexing = True
         self._lock.release()
         results: list[AddOutcome | StoreError] | BaseException
         try:
             results = self.index.add_each([item.record for item in batch], replace=self._replace())
+            if flushed:
+                self._forget(flushed, durable=False)
         except BaseException as exc:  # noqa: BLE001 - the batch's error; re-raised below unless an Exception
             results = exc
         finally:
@@ -293,12 +298,72 @@ class GroupCommit:
             if isinstance(result, BaseException):
                 self._undo(item)
                 self._finish(item, error=result)
-            else:
-                if not result.inserted and result.old_path != item.relative:
-                    self._undo(item)  # indexed already under another study or series: ours goes
-                self._finish(item, outcome=result)
+                continue
+            if not result.inserted and result.old_path != item.relative:
+                self._undo(item)  # indexed already under another study or series: ours goes
+            item.outcome = result
+            # Even an instance not inserted waits for the flush: the row it met may be one
+            # committed a moment ago, whose flush is still to come.
+            self._to_flush.append(item)
         if isinstance(results, BaseException) and not isinstance(results, Exception):
             raise results
+
+    def _flush_stage(self) -> None:
+        batch, self._to_flush = self._to_flush, []
+        self._flushing = True
+        self._lock.release()
+        error: BaseException | None = None
+        try:
+            try:
+                self._flush(batch)
+            except BaseException as exc:  # noqa: BLE001 - the batch's error; re-raised below unless an Exception
+                error = exc
+                self._take_back(batch)
+        finally:
+            self._lock.acquire()
+            self._flushing = False
+            self.batches += 1
+        if error is None:
+            for item in batch:
+                self._finish(item, outcome=item.outcome)
+            self._flushed.extend(item.relative for item in batch if item.outcome and item.outcome.inserted)
+            return
+        for item in batch:
+            self._undo(item)
+            self._finish(item, error=error)
+        if not isinstance(error, Exception):
+            raise error
+
+    def _flush(self, batch: list[PendingInstance]) -> None:
+        """Make a batch's files, their names and their committed rows durable."""
+        files = [item.placed for item in batch if item.placed is not None]
+        whole_filesystem = self.files.make_durable(
+            files, [directory for item in batch if item.placed is not None for directory in item.changed])
+        if self._index_on_store is None:
+            self._index_on_store = self.files.holds(self.index.db_path)
+        if not (whole_filesystem and self._index_on_store):
+            self.index.sync()
+
+    def _take_back(self, batch: list[PendingInstance]) -> None:
+        """Remove from the index the new rows of a batch whose flush failed (their files go next).
+
+        A row that replaced another stays: its file was flushed before it
+        took the name, and the row it replaced is gone either way.
+        """
+        fresh = [item.relative for item in batch if item.fresh and item.outcome and item.outcome.inserted]
+        if not fresh:
+            return
+        try:
+            self.index.remove_instances(fresh)
+        except StoreError as exc:  # the next start checks them: they are still listed as unflushed
+            log.error("could not take %d instances out of the index after a failed flush: %s", len(fresh), exc)
+
+    def _forget(self, paths: list[str], *, durable: bool) -> None:
+        """Strike flushed paths off the unflushed list; a failure only means they are checked once more."""
+        try:
+            self.index.forget_unflushed(paths, durable=durable)
+        except StoreError as exc:
+            log.warning("could not strike %d flushed instances off the unflushed list: %s", len(paths), exc)
 
     def _finish(self, item: PendingInstance, *, outcome: AddOutcome | None = None,
                 error: BaseException | None = None) -> None:
@@ -319,5 +384,6 @@ class GroupCommit:
                 self.files.remove(item.relative)
             except OSError as exc:
                 log.warning("could not remove %s: %s", item.placed, exc)
+            item.placed, item.changed = None, []
         elif item.placed is None:
             self.files.discard(item.source)

@@ -1,9 +1,9 @@
 """Import files, folders and DICOMDIR file-sets into the archive (Media FSR).
 
 Each bad file gets one (path, reason); the rest are imported. Imports are
-batched: files are written and fsynced one by one (in a few threads, since
-fsync releases the GIL), and the index commits once per batch, after the
-batch's directories are fsynced. Importing the same data twice adds nothing.
+batched: files are copied one by one (in a few threads), and each batch is
+indexed and then made durable, files and rows, by the group commit's one
+flush. Importing the same data twice adds nothing.
 """
 
 from __future__ import annotations
@@ -161,7 +161,7 @@ def _stage_into(files: FileStore, index: Index, replace: bool, path: Path) -> _S
         if not replace and index.has_instance(record.sop_instance_uid):
             return _Staged(path, record)
         with path.open("rb") as source:
-            # Not fsynced here: the batch is made durable with one filesystem sync before commit.
+            # Not fsynced here: the group commit makes the batch durable with one flush.
             temporary = files.copy_to_temporary(source, prefix, sync=False)
         return _Staged(path, record, temporary)
     except TuiPacsError as exc:

@@ -4,13 +4,18 @@ Thread model: pynetdicom calls handlers on one thread per association, so
 every thread gets its own connection (``threading.local``). SQLite allows one
 writer at a time; a process-wide lock serialises writers so they queue here
 instead of spinning on SQLITE_BUSY. WAL lets readers run while one writes.
-``synchronous=FULL`` makes each commit durable before a C-STORE is answered.
+Every write goes through one connection, whose commits are not flushed by
+SQLite (``synchronous=NORMAL``): a :meth:`Index.transaction` flushes the WAL
+itself before it returns, and the instance rows of :meth:`Index.add_each` are
+made durable by the group commit's flush that follows (see
+:mod:`.group_commit`), one flush for the files and their rows together.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -21,6 +26,7 @@ from typing import Any
 
 from tui_pacs.domain.attributes import Level
 from tui_pacs.store.errors import IndexCorrupt, OutOfResources, StoreError
+from tui_pacs.store.files import storage_error
 from tui_pacs.store.query import Query, build_count, build_pk_select, build_select, row_to_record
 from tui_pacs.store.records import InstanceRecord
 from tui_pacs.store.schema import migrate
@@ -109,14 +115,47 @@ class Index:
             self._writer = None
 
     def _writer_connection(self) -> sqlite3.Connection:
-        """The one connection every write goes through (``_write_lock`` held)."""
+        """The one connection every write goes through (``_write_lock`` held).
+
+        Its commits are not flushed by SQLite (``synchronous=NORMAL``, which in
+        WAL mode still flushes around every checkpoint): whoever writes
+        decides when the WAL is flushed (:meth:`sync`).
+        """
         if self._writer is None:
             self._writer = self._connect()
+            self._writer.execute("PRAGMA synchronous = NORMAL")
         return self._writer
 
+    @property
+    def wal_path(self) -> Path:
+        """The write-ahead log, where every commit lands before a checkpoint."""
+        return self.db_path.with_name(self.db_path.name + "-wal")
+
+    def sync(self) -> None:
+        """Flush the write-ahead log: every commit made so far is durable once this returns.
+
+        Raises :class:`StoreError` (OutOfResources when the disk is full).
+        """
+        try:
+            fd = os.open(self.wal_path, os.O_RDONLY | os.O_CLOEXEC)
+        except FileNotFoundError:  # checkpointed and removed by the last connection to close
+            return
+        except OSError as exc:
+            raise storage_error(exc, "the index") from exc
+        try:
+            os.fdatasync(fd)
+        except OSError as exc:
+            raise storage_error(exc, "the index") from exc
+        finally:
+            os.close(fd)
+
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction: serialised, committed durably, rolled back on any error.
+    def transaction(self, *, durable: bool = True) -> Iterator[sqlite3.Connection]:
+        """One write transaction: serialised, committed, rolled back on any error.
+
+        The commit is flushed before this returns, unless ``durable=False``:
+        then the caller flushes it (:meth:`sync`, or the group commit's flush
+        of the whole filesystem).
 
         Every write goes through one connection, whichever thread asks (the
         group commit's index stage is led by any association's thread): a
@@ -141,12 +180,19 @@ class Index:
                 raise
             finally:
                 self._local.writing = None
+        if durable:
+            self.sync()
 
     # -- writing ------------------------------------------------------------
 
     def add_each(self, records: Sequence[InstanceRecord], *,
                  replace: bool = False) -> list[AddOutcome | StoreError]:
-        """Insert a batch durably, each record on its own; its outcome or its error in its place.
+        """Insert a batch, each record on its own; its outcome or its error in its place.
+
+        Committed, not flushed: the caller makes the rows durable (the group
+        commit flushes them with their files). Until it says so
+        (:meth:`forget_unflushed`), each new row is listed as unflushed, so
+        that a crash before that flush is repaired at the next start.
 
         New instances of series already indexed, the usual received
         instance, go in first as one statement for the whole batch
@@ -199,14 +245,14 @@ class Index:
     def _add_in_transaction(self, records: Sequence[InstanceRecord], *,
                             replace: bool) -> list[AddOutcome | StoreError]:
         try:  # the usual case, every row good: no savepoint statements (two per row)
-            with self.transaction() as conn:
+            with self.transaction(durable=False) as conn:
                 return [self._add(conn, record, replace=replace) for record in records]
         except StoreError as exc:
             if len(records) == 1:  # alone in its transaction: the rollback undid nothing else
                 return [exc]
         # Rolled back: again, each row under its own savepoint.
         results: list[AddOutcome | StoreError] = []
-        with self.transaction() as conn:
+        with self.transaction(durable=False) as conn:
             for record in records:
                 conn.execute("SAVEPOINT one")
                 try:
@@ -257,6 +303,46 @@ class Index:
             conn.execute(f"DELETE FROM instance WHERE {scope}", select.params)
             _drop_empty_parents(conn)
         return paths
+
+    def remove_instances(self, paths: Sequence[str]) -> int:
+        """Delete the instance rows stored under ``paths`` (durably); return how many went.
+
+        For rows whose files did not make it to disk: a failed flush, or a
+        crash before one (:mod:`.recovery`).
+        """
+        removed = 0
+        with self.transaction() as conn:
+            for path in paths:
+                removed += conn.execute("DELETE FROM instance WHERE sop_uid = ? AND path = ?",
+                                        (sop_uid_of(path), path)).rowcount
+            _drop_empty_parents(conn)
+        return removed
+
+    def file_sizes(self, paths: Sequence[str]) -> dict[str, int]:
+        """The recorded file size of each of ``paths`` that an instance row is stored under."""
+        conn = self.connection()
+        sizes: dict[str, int] = {}
+        for path in paths:
+            row = conn.execute("SELECT file_size FROM instance WHERE sop_uid = ? AND path = ?",
+                               (sop_uid_of(path), path)).fetchone()
+            if row is not None:
+                sizes[path] = int(row[0])
+        return sizes
+
+    def unflushed(self) -> list[str]:
+        """Paths of instance rows committed since their flush was last seen through (schema v7)."""
+        return [row[0] for row in self.connection().execute("SELECT path FROM unflushed")]
+
+    def forget_unflushed(self, paths: Sequence[str], *, durable: bool = False) -> None:
+        """Strike ``paths`` off the unflushed list: their files and rows are durable.
+
+        Not flushed unless ``durable``: a row struck off but still listed
+        after a crash is only checked once more.
+        """
+        with self.transaction(durable=durable) as conn:
+            for start in range(0, len(paths), _ROWS_PER_INSERT):
+                chunk = paths[start:start + _ROWS_PER_INSERT]
+                conn.execute(f"DELETE FROM unflushed WHERE path IN ({', '.join('?' * len(chunk))})", chunk)
 
     # -- reading ------------------------------------------------------------
 
@@ -335,6 +421,11 @@ class Index:
             table: int(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
             for table in ("patient", "study", "series", "instance")
         }
+
+
+def sop_uid_of(path: str) -> str:
+    """The SOP Instance UID an instance's store path is named after (``.../<uid>.dcm``)."""
+    return path.rsplit("/", 1)[-1].removesuffix(".dcm")
 
 
 _LOOKUP = """SELECT (SELECT pk FROM instance WHERE sop_uid = ?1), (SELECT path FROM instance WHERE sop_uid = ?1),

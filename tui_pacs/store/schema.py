@@ -230,7 +230,21 @@ CREATE TABLE job_sequence (last INTEGER NOT NULL);
 INSERT INTO job_sequence (last) SELECT coalesce(max(pk), 0) FROM job;
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6)
+_V7 = r"""
+-- Instances whose row may be durable before their file. A received instance's row is
+-- committed without a flush of its own; the flush that follows makes its file, its
+-- directory entry and the row durable together (group_commit.py). A crash in between can
+-- leave a row whose file never reached the disk: every new row is listed here until the
+-- group commit has seen its flush through, and the next start checks what is still listed
+-- (recovery.py).
+CREATE TABLE unflushed (path TEXT PRIMARY KEY) WITHOUT ROWID;
+
+CREATE TRIGGER instance_unflushed AFTER INSERT ON instance BEGIN
+    INSERT OR IGNORE INTO unflushed (path) VALUES (NEW.path);
+END;
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -1,7 +1,8 @@
-"""Group commit: instances from several threads share one flush and one index commit.
+"""Group commit: instances from several threads share one index commit and one flush.
 
-The tests hold the first batch's flush open until the others have queued,
-so what lands in which batch is decided by the test, not by timing.
+The tests hold the first batch's flush (or index commit) open until the
+others have queued, so what lands in which batch is decided by the test,
+not by timing.
 """
 
 from __future__ import annotations
@@ -27,20 +28,49 @@ def stage(archive: Archive, source: Path) -> Path:
 
 
 def hold_first_flush(archive: Archive, monkeypatch: pytest.MonkeyPatch, queued: int) -> list[int]:
-    """Make the first flush wait until ``queued`` instances wait behind it; return batch sizes."""
+    """Make the first flush wait until ``queued`` instances wait behind it; return batch sizes.
+
+    The first flush starts at once, without waiting for company: an instance
+    still being indexed would join it."""
+    from tui_pacs.store import group_commit
+
+    monkeypatch.setattr(group_commit, "COMPANY_SECONDS", 0.0)
     sizes: list[int] = []
     original = archive.files.make_durable
 
-    def make_durable(files: Sequence[Path], directories: Iterable[Path]) -> None:
+    def make_durable(files: Sequence[Path], directories: Iterable[Path]) -> bool:
         if not sizes:
             deadline = time.monotonic() + 10
             while archive.group.waiting() < queued and time.monotonic() < deadline:
                 time.sleep(0.005)
         sizes.append(len(files))
-        original(files, directories)
+        return original(files, directories)
 
     monkeypatch.setattr(archive.files, "make_durable", make_durable)
     return sizes
+
+
+def hold_first_index(archive: Archive, monkeypatch: pytest.MonkeyPatch, queued: int) -> list[int]:
+    """Make the first index commit wait until ``queued`` instances wait behind it; return batch sizes."""
+    sizes: list[int] = []
+    original = archive.index.add_each
+
+    def add_each(records, *, replace: bool = False):  # type: ignore[no-untyped-def]
+        if not sizes:
+            deadline = time.monotonic() + 10
+            while archive.group.waiting_for_index() < queued and time.monotonic() < deadline:
+                time.sleep(0.005)
+        sizes.append(len(records))
+        return original(records, replace=replace)
+
+    monkeypatch.setattr(archive.index, "add_each", add_each)
+    return sizes
+
+
+def started(archive: Archive) -> bool:
+    """The first instance's batch has begun its index commit (or is past it)."""
+    group = archive.group
+    return group._indexing or group.waiting() > 0 or group._flushing or group.batches > 0
 
 
 def ingest_in_threads(archive: Archive, temporaries: list[Path]) -> list[StoredInstance | BaseException]:
@@ -54,7 +84,7 @@ def ingest_in_threads(archive: Archive, temporaries: list[Path]) -> list[StoredI
 
     first = threading.Thread(target=run, args=(0,))
     first.start()
-    while archive.group.batches == 0 and not archive.group._flushing:  # the first batch has begun
+    while not started(archive):
         time.sleep(0.001)
     others = [threading.Thread(target=run, args=(i,)) for i in range(1, len(temporaries))]
     for thread in others:
@@ -81,7 +111,6 @@ def test_waiting_instances_share_one_flush(archive: Archive, write_instance: Cal
 
 def test_one_bad_row_fails_alone(archive: Archive, write_instance: Callable[..., Path],
                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    sizes = hold_first_flush(archive, monkeypatch, queued=3)
     bad_uid = f"{ROOT}.1.1.3"
     original_add_each = Index.add_each
 
@@ -92,6 +121,7 @@ def test_one_bad_row_fails_alone(archive: Archive, write_instance: Callable[...,
         return original_add_each(self, records, replace=replace)
 
     monkeypatch.setattr(Index, "add_each", add_each)
+    sizes = hold_first_index(archive, monkeypatch, queued=3)
     temporaries = [stage(archive, write_instance(study=1, instance=n)) for n in range(1, 5)]
     results = ingest_in_threads(archive, temporaries)
     assert sizes == [1, 3]
@@ -149,25 +179,29 @@ def test_a_copy_received_while_the_first_is_in_flight_shares_its_failure(
     assert list(archive.incoming_dir.iterdir()) == []
 
 
-def test_the_next_batch_is_flushed_while_one_is_indexed(archive: Archive, write_instance: Callable[..., Path],
+def test_the_next_batch_is_indexed_while_one_is_flushed(archive: Archive, write_instance: Callable[..., Path],
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    """The first batch's index commit does not begin until the second batch has been flushed."""
-    original = Index.add_each
-    flushes_seen: list[int] = []
+    """The first batch's flush does not end until the second batch has been indexed."""
+    commits: list[int] = []
+    original_add_each = archive.index.add_each
+    monkeypatch.setattr(archive.index, "add_each", lambda records, *, replace=False: (
+        commits.append(len(records)), original_add_each(records, replace=replace))[1])
+    commits_seen: list[int] = []
+    original = archive.files.make_durable
 
-    def add_each(self: Index, records, *, replace: bool = False):  # type: ignore[no-untyped-def]
-        if not flushes_seen:
+    def make_durable(files: Sequence[Path], directories: Iterable[Path]) -> bool:
+        if not commits_seen:
             deadline = time.monotonic() + 10
-            while archive.group.batches < 2 and time.monotonic() < deadline:
+            while len(commits) < 2 and time.monotonic() < deadline:
                 time.sleep(0.005)
-        flushes_seen.append(archive.group.batches)
-        return original(self, records, replace=replace)
+        commits_seen.append(len(commits))
+        return original(files, directories)
 
-    monkeypatch.setattr(Index, "add_each", add_each)
+    monkeypatch.setattr(archive.files, "make_durable", make_durable)
     temporaries = [stage(archive, write_instance(study=4, instance=n)) for n in range(1, 4)]
     results = ingest_in_threads(archive, temporaries)
     assert all(isinstance(r, StoredInstance) and not r.duplicate for r in results), results
-    assert flushes_seen[0] >= 2  # the first commit waited for, and saw, a later flush
+    assert commits_seen[0] >= 2  # the first flush waited for, and saw, a later index commit
     assert archive.index.totals()["instance"] == 3
 
 
