@@ -158,7 +158,7 @@ class Index:
         of the whole filesystem).
 
         Every write goes through one connection, whichever thread asks (the
-        group commit's index stage is led by any association's thread): a
+        group commit's batches are led by any association's thread): a
         connection's page cache is dropped whenever another connection has
         written, so with a connection per writing thread each commit read
         its pages back first.

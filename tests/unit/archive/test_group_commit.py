@@ -58,7 +58,7 @@ def hold_first_index(archive: Archive, monkeypatch: pytest.MonkeyPatch, queued: 
     def add_each(records, *, replace: bool = False):  # type: ignore[no-untyped-def]
         if not sizes:
             deadline = time.monotonic() + 10
-            while archive.group.waiting_for_index() < queued and time.monotonic() < deadline:
+            while archive.group.waiting() < queued and time.monotonic() < deadline:
                 time.sleep(0.005)
         sizes.append(len(records))
         return original(records, replace=replace)
@@ -68,9 +68,8 @@ def hold_first_index(archive: Archive, monkeypatch: pytest.MonkeyPatch, queued: 
 
 
 def started(archive: Archive) -> bool:
-    """The first instance's batch has begun its index commit (or is past it)."""
-    group = archive.group
-    return group._indexing or group.waiting() > 0 or group._flushing or group.batches > 0
+    """The first instance's batch has begun."""
+    return archive.group._busy or archive.group.batches > 0
 
 
 def ingest_in_threads(archive: Archive, temporaries: list[Path]) -> list[StoredInstance | BaseException]:
@@ -179,30 +178,20 @@ def test_a_copy_received_while_the_first_is_in_flight_shares_its_failure(
     assert list(archive.incoming_dir.iterdir()) == []
 
 
-def test_the_next_batch_is_indexed_while_one_is_flushed(archive: Archive, write_instance: Callable[..., Path],
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    """The first batch's flush does not end until the second batch has been indexed."""
+def test_a_batch_is_one_index_commit_and_one_flush(archive: Archive, write_instance: Callable[..., Path],
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """The instances queued behind a flush are committed together, then flushed together."""
+    sizes = hold_first_flush(archive, monkeypatch, queued=3)
     commits: list[int] = []
     original_add_each = archive.index.add_each
     monkeypatch.setattr(archive.index, "add_each", lambda records, *, replace=False: (
         commits.append(len(records)), original_add_each(records, replace=replace))[1])
-    commits_seen: list[int] = []
-    original = archive.files.make_durable
-
-    def make_durable(files: Sequence[Path], directories: Iterable[Path]) -> bool:
-        if not commits_seen:
-            deadline = time.monotonic() + 10
-            while len(commits) < 2 and time.monotonic() < deadline:
-                time.sleep(0.005)
-        commits_seen.append(len(commits))
-        return original(files, directories)
-
-    monkeypatch.setattr(archive.files, "make_durable", make_durable)
-    temporaries = [stage(archive, write_instance(study=4, instance=n)) for n in range(1, 4)]
+    temporaries = [stage(archive, write_instance(study=4, instance=n)) for n in range(1, 5)]
     results = ingest_in_threads(archive, temporaries)
     assert all(isinstance(r, StoredInstance) and not r.duplicate for r in results), results
-    assert commits_seen[0] >= 2  # the first flush waited for, and saw, a later index commit
-    assert archive.index.totals()["instance"] == 3
+    assert commits == [1, 3] and sizes == [1, 3]
+    assert archive.group.batches == 2
+    assert archive.index.totals()["instance"] == 4
 
 
 def test_a_flush_waits_for_an_instance_on_its_way(archive: Archive, write_instance: Callable[..., Path],
