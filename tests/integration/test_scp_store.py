@@ -73,6 +73,9 @@ def check_stored_as_sent(scp: RunningScp, source: Path, *, exact: bool = True) -
     ds = pydicom.dcmread(source, stop_before_pixels=True)
     stored = scp.archive.index.instance_path(str(ds.SOPInstanceUID))
     assert stored is not None and stored.exists(), f"{source.name} was not indexed"
+    relative = stored.relative_to(scp.archive.files.root).as_posix()
+    # The size a start after a crash checks the file against (store/recovery.py).
+    assert scp.archive.index.file_sizes([relative]) == {relative: stored.stat().st_size}, source.name
     assert syntax_of(stored) == str(ds.file_meta.TransferSyntaxUID), source.name
     if exact:
         assert dataset_bytes(stored) == dataset_bytes(source), f"{source.name}: data set bytes differ"
