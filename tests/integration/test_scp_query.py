@@ -7,6 +7,7 @@ date ranges and UID lists, and writes each response to a file we read back.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -132,7 +133,7 @@ def test_find_date_range(scp: RunningScp, tmp_path: Path) -> None:
 
 
 def test_move_study_to_configured_destination(scp: RunningScp, monkeypatch: pytest.MonkeyPatch) -> None:
-    from tui_pacs.net.fastpath import responses
+    from tui_pacs.net.fastpath import dimse, responses
     from tui_pacs.net.scu import association
 
     readers: list[responses.ResponseReader] = []  # on the associations the move opens
@@ -155,12 +156,30 @@ def test_move_study_to_configured_destination(scp: RunningScp, monkeypatch: pyte
         return stored
 
     monkeypatch.setattr(association.part10, "read_stored", read_stored)
+    written: list[str] = []  # responses to movescu written as bytes, not encoded by pynetdicom
+    real_response_bytes = dimse._response_bytes
+
+    def response_bytes(primitive: object) -> bytes | None:
+        command = real_response_bytes(primitive)
+        if command is not None:
+            written.append(type(primitive).__name__)
+        return command
+
+    monkeypatch.setattr(dimse, "_response_bytes", response_bytes)
     dest = scp.dest  # type: ignore[attr-defined]
     before = len(dest.received())
     uid = study_uids()["TP0004"]
-    run_tool("movescu", "-aec", AET, "-aem", "MOVEDEST", "-S", "-k", "QueryRetrieveLevel=STUDY",
-             "-k", f"StudyInstanceUID={uid}", HOST, str(scp.port), timeout=60)
+    moved = run_tool("movescu", "-d", "-aec", AET, "-aem", "MOVEDEST", "-S", "-k", "QueryRetrieveLevel=STUDY",
+                     "-k", f"StudyInstanceUID={uid}", HOST, str(scp.port), timeout=60)
     expected = [p for p in FILES if "TP0004" in p.parts]
+    # movescu's dump of each response: the pending ones count down, the final one has the total.
+    n = len(expected)
+    assert [int(c) for c in re.findall(r"Remaining Suboperations\s*: (\d+)", moved.stderr)] == [
+        *range(n - 1, -1, -1), 0]
+    assert [int(c) for c in re.findall(r"Completed Suboperations\s*: (\d+)", moved.stderr)] == [
+        *range(1, n + 1), n]
+    assert re.findall(r"Failed Suboperations\s*: (\d+)", moved.stderr) == ["0"] * (n + 1)
+    assert written.count("C_MOVE") == n + 1  # each written as bytes (dimse.install_fast_responses)
     received = dest.received()[before:]
     assert len(received) == len(expected)
     got = {str(pydicom.dcmread(p, stop_before_pixels=True).file_meta.TransferSyntaxUID) for p in received}

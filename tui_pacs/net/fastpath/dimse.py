@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from pynetdicom import evt
-from pynetdicom.dimse_primitives import C_STORE
+from pynetdicom.dimse_primitives import C_GET, C_MOVE, C_STORE
 from pynetdicom.pdu_primitives import P_DATA
 
 from tui_pacs.net.fastpath import dul_wakeup, p_data
@@ -30,6 +30,8 @@ from tui_pacs.net.fastpath import dul_wakeup, p_data
 C_STORE_RQ = 0x0001
 C_STORE_RSP = 0x8001
 C_FIND_RSP = 0x8020
+C_GET_RSP = 0x8010
+C_MOVE_RSP = 0x8021
 DATA_SET_PRESENT = 0x0001  # any value but 0101H (PS3.7 Table E.1-1); pynetdicom sends 0001H
 NO_DATA_SET = 0x0101
 
@@ -101,9 +103,9 @@ def read_command(command: bytes, fields: dict[int, tuple[str, str]]) -> tuple[in
 
 def dimse_unobserved(assoc: Any) -> bool:
     """True when no EVT_DIMSE_SENT handler is bound, ``send_msg`` is pynetdicom's own (or
-    :func:`install_store_responses`') and pynetdicom's logger would not show the messages it dumps."""
+    :func:`install_fast_responses`') and pynetdicom's logger would not show the messages it dumps."""
     send_msg = vars(assoc.dimse).get("send_msg")
-    return ((send_msg is None or getattr(send_msg, "store_responses_as_bytes", False))
+    return ((send_msg is None or getattr(send_msg, "responses_as_bytes", False))
             and not assoc.get_handlers(evt.EVT_DIMSE_SENT)
             and not logging.getLogger("pynetdicom").isEnabledFor(logging.DEBUG))
 
@@ -131,8 +133,12 @@ def group(*elements: bytes) -> bytes:
 
 def response_command(command_field: int, message_id: int, sop_class_uid: object, status: int, *,
                      has_data_set: bool = False, sop_instance_uid: object = None,
-                     error_comment: str | None = None) -> bytes:
-    """A DIMSE-C response command set (PS3.7 Tables 9.3-2, 9.3-4): C-STORE-RSP, C-FIND-RSP."""
+                     error_comment: str | None = None,
+                     sub_operations: tuple[int | None, int | None, int | None, int | None] = (
+                         None, None, None, None)) -> bytes:
+    """A DIMSE-C response command set (PS3.7 Tables 9.3-2, 9.3-4, 9.3-6, 9.3-8): C-STORE-RSP,
+    C-FIND-RSP, C-GET-RSP and C-MOVE-RSP; ``sub_operations`` are a retrieve's remaining,
+    completed, failed and warning counts (each left out when None)."""
     parts = [
         element(0x0002, uid(sop_class_uid)),  # Affected SOP Class UID
         element(0x0100, us(command_field)),  # Command Field
@@ -145,6 +151,9 @@ def response_command(command_field: int, message_id: int, sop_class_uid: object,
         parts.append(element(0x0902, raw + b" " if len(raw) % 2 else raw))  # Error Comment
     if sop_instance_uid:
         parts.append(element(0x1000, uid(sop_instance_uid)))  # Affected SOP Instance UID
+    for number, count in zip((0x1020, 0x1021, 0x1022, 0x1023), sub_operations, strict=True):
+        if count is not None:  # Number of Remaining, Completed, Failed, Warning Sub-operations
+            parts.append(element(number, us(count)))
     return group(*parts)
 
 
@@ -198,13 +207,16 @@ def send(assoc: Any, context_id: int, command: bytes, data_set: bytes | None = N
         dul.send_pdu(primitive)
 
 
-def install_store_responses(assoc: Any) -> bool:
-    """Write this association's C-STORE-RSPs as bytes; everything else it sends goes as before.
+def install_fast_responses(assoc: Any) -> bool:
+    """Write this association's C-STORE-RSPs, and its C-MOVE-RSPs and C-GET-RSPs without a data
+    set, as bytes; everything else it sends goes as before.
 
-    For associations whose C-STOREs pynetdicom answers itself: the
-    sub-operations of a C-GET we requested (``Association._c_store_scp``).
-    Install before the association starts; False if ``send_msg`` is already
-    someone else's.
+    For the responses pynetdicom sends itself: the C-STOREs of a C-GET we
+    requested (``Association._c_store_scp``), and the pending responses of a
+    C-MOVE or C-GET we serve (``QueryRetrieveServiceClass``, one after each
+    sub-operation, each command set built as a pydicom data set and encoded
+    twice). Install before the association starts; False if ``send_msg``
+    is already someone else's.
     """
     dimse_provider = getattr(assoc, "dimse", None)
     if dimse_provider is None or "send_msg" in vars(dimse_provider):
@@ -212,19 +224,34 @@ def install_store_responses(assoc: Any) -> bool:
     original = dimse_provider.send_msg
 
     def send_msg(primitive: Any, context_id: int) -> None:
-        if (isinstance(primitive, C_STORE) and primitive.Status is not None
-                and primitive.OffendingElement is None and _unwatched(assoc)):
-            command = response_command(C_STORE_RSP, int(primitive.MessageIDBeingRespondedTo or 0),
-                                       primitive.AffectedSOPClassUID, int(primitive.Status),
-                                       sop_instance_uid=primitive.AffectedSOPInstanceUID,
-                                       error_comment=primitive.ErrorComment)
+        command = _response_bytes(primitive) if _unwatched(assoc) else None
+        if command is None:
+            original(primitive, context_id)
+        else:
             send(assoc, context_id, command)
-            return
-        original(primitive, context_id)
 
-    send_msg.store_responses_as_bytes = True  # type: ignore[attr-defined]  # ours: see dimse_unobserved
+    send_msg.responses_as_bytes = True  # type: ignore[attr-defined]  # ours: see dimse_unobserved
     dimse_provider.send_msg = send_msg
     return True
+
+
+def _response_bytes(primitive: Any) -> bytes | None:
+    """The command set of a response :func:`install_fast_responses` writes, or None to leave it."""
+    if not isinstance(primitive, (C_STORE, C_MOVE, C_GET)) or primitive.Status is None \
+            or primitive.OffendingElement is not None:
+        return None
+    message_id = int(primitive.MessageIDBeingRespondedTo or 0)
+    if isinstance(primitive, C_STORE):
+        return response_command(C_STORE_RSP, message_id, primitive.AffectedSOPClassUID, int(primitive.Status),
+                                sop_instance_uid=primitive.AffectedSOPInstanceUID,
+                                error_comment=primitive.ErrorComment)
+    if primitive.Identifier is None and primitive.ErrorComment is None:
+        return response_command(
+            C_MOVE_RSP if isinstance(primitive, C_MOVE) else C_GET_RSP, message_id,
+            primitive.AffectedSOPClassUID, int(primitive.Status),
+            sub_operations=(primitive.NumberOfRemainingSuboperations, primitive.NumberOfCompletedSuboperations,
+                            primitive.NumberOfFailedSuboperations, primitive.NumberOfWarningSuboperations))
+    return None
 
 
 def _unwatched(assoc: Any) -> bool:

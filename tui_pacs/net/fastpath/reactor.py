@@ -83,6 +83,7 @@ def install(assoc: Any, fast_paths: Mapping[type, FastPath] | None = None,
         return False
     if not dul_wakeup.install(assoc):
         return False
+    dimse.install_fast_responses(assoc)  # the pending responses of a C-MOVE or C-GET we serve
     signal = threading.Event()
     requests = _Requests(assoc, signal, dict(inline_paths or {}))
     assoc.dimse.msg_queue = requests

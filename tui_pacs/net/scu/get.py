@@ -139,7 +139,7 @@ def send_c_get(calling_ae: str, node: RemoteNode, items: Sequence[RetrieveItem],
 
     def handle_open(event: Any) -> None:  # before any P-DATA: sub-operations without pydicom,
         store_reader.install(event.assoc)  # answered on the DUL thread that read them
-        dimse.install_store_responses(event.assoc)
+        dimse.install_fast_responses(event.assoc)
         sub_operations.install(event.assoc, fast_c_store)
 
     def handle_close(event: Any) -> None:  # a sub-operation cut off: its partial file goes now
