@@ -372,4 +372,7 @@ class GroupCommit:
                 log.warning("could not remove %s: %s", item.placed, exc)
             item.placed, item.changed = None, []
         elif item.placed is None:
-            self.files.discard(item.source)
+            try:
+                self.files.discard(item.source)
+            except OSError as exc:  # never raised into a batch: its other threads would wait on
+                log.warning("could not remove %s: %s", item.source, exc)
