@@ -21,6 +21,7 @@ from tui_pacs.config.model import ArchiveSettings
 from tui_pacs.config.paths import Paths, resolve_paths
 from tui_pacs.store.archive import Archive
 from tui_pacs.store.index import Index
+from tui_pacs.store.records import StoredInstance
 
 
 def unflushed(paths: Paths) -> set[str]:
@@ -45,6 +46,16 @@ def snapshot_inside_flush(archive: Archive, paths: Paths, into: Path,
     return taken
 
 
+def crash_during(archive: Archive, paths: Paths, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                 source: Path) -> tuple[StoredInstance, Paths]:
+    """Store ``source``; return it and the home as a crash inside its flush would have left it."""
+    crash = tmp_path / "after-crash"
+    snapshot_inside_flush(archive, paths, crash, monkeypatch)
+    stored = archive.ingest_file(source)
+    archive.close()
+    return stored, resolve_paths(crash)
+
+
 def test_a_row_is_listed_unflushed_until_its_flush_is_seen_through(
         archive: Archive, paths: Paths, write_instance: Callable[..., Path],
         monkeypatch: pytest.MonkeyPatch) -> None:
@@ -67,12 +78,7 @@ def test_a_crash_inside_the_flush_loses_the_row_of_a_file_not_on_disk(
         archive: Archive, paths: Paths, tmp_path: Path, write_instance: Callable[..., Path],
         monkeypatch: pytest.MonkeyPatch, damage: str) -> None:
     kept = archive.ingest_file(write_instance(study=1, instance=1))
-    crash = tmp_path / "after-crash"
-    snapshot_inside_flush(archive, paths, crash, monkeypatch)
-    cut = archive.ingest_file(write_instance(study=1, instance=2))
-    archive.close()
-
-    after = resolve_paths(crash)
+    cut, after = crash_during(archive, paths, tmp_path, monkeypatch, write_instance(study=1, instance=2))
     damaged = after.store_dir / cut.path
     assert damaged.is_file()  # the copy holds it as the page cache did; a disk need not
     if damage == "missing":
@@ -99,11 +105,7 @@ def test_a_crash_inside_the_flush_loses_the_row_of_a_file_not_on_disk(
 def test_a_crash_inside_the_flush_keeps_a_file_that_made_it(
         archive: Archive, paths: Paths, tmp_path: Path, write_instance: Callable[..., Path],
         monkeypatch: pytest.MonkeyPatch) -> None:
-    crash = tmp_path / "after-crash"
-    snapshot_inside_flush(archive, paths, crash, monkeypatch)
-    whole = archive.ingest_file(write_instance(study=2, instance=1))
-    archive.close()
-    after = resolve_paths(crash)
+    whole, after = crash_during(archive, paths, tmp_path, monkeypatch, write_instance(study=2, instance=1))
     reopened = Archive.open(after)
     try:
         assert reopened.index.has_instance(whole.record.sop_instance_uid)
@@ -117,11 +119,8 @@ def test_a_crash_inside_the_flush_of_an_instance_on_its_own_new_series(
         archive: Archive, paths: Paths, tmp_path: Path, write_instance: Callable[..., Path],
         monkeypatch: pytest.MonkeyPatch) -> None:
     """The new patient, study and series rows go with the only instance that needed them."""
-    crash = tmp_path / "after-crash"
-    snapshot_inside_flush(archive, paths, crash, monkeypatch)
-    lost = archive.ingest_file(write_instance(study=3, instance=1, patient_id="P3"))
-    archive.close()
-    after = resolve_paths(crash)
+    lost, after = crash_during(archive, paths, tmp_path, monkeypatch,
+                               write_instance(study=3, instance=1, patient_id="P3"))
     shutil.rmtree(after.store_dir / lost.record.study_uid)  # not even its directories reached the disk
     reopened = Archive.open(after)
     try:
