@@ -163,13 +163,13 @@ def test_c_cancel_stops_a_find_early(scp: RunningScp, monkeypatch: pytest.Monkey
 
 def test_fast_store_from_pynetdicom(scp: RunningScp, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     written: list[bool] = []
-    may_write_now = dul_wakeup.may_write_now
+    write_now = dul_wakeup.write_now
 
-    def watched(dul: object) -> bool:
-        written.append(may_write_now(dul))
+    def watched(dul: object, data: bytes) -> bool:
+        written.append(write_now(dul, data))
         return written[-1]
 
-    monkeypatch.setattr(dul_wakeup, "may_write_now", watched)
+    monkeypatch.setattr(dul_wakeup, "write_now", watched)
     path = synthetic(tmp_path / "one", 1)[0]
     ds = pydicom.dcmread(path)
     ae = AE(ae_title="STORER")
@@ -190,7 +190,7 @@ def test_fast_store_from_pynetdicom(scp: RunningScp, tmp_path: Path, monkeypatch
     finally:
         assoc.release()
     assert int(status.Status) == 0x0000
-    assert written == [True]  # the response went straight to the socket (dul_wakeup.may_write_now)
+    assert written == [True]  # the response went straight to the socket (dul_wakeup.write_now)
     assert scp.archive.index.has_instance(str(ds.SOPInstanceUID))
 
 

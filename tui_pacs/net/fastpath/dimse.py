@@ -177,20 +177,19 @@ def p_data_tf(context_id: int, command: bytes, data_set: bytes | None = None) ->
 
 
 def send(assoc: Any, context_id: int, command: bytes, data_set: bytes | None = None) -> None:
-    """Queue a message's P-DATA primitives on ``assoc``'s DUL, command first.
+    """Send a message on ``assoc``, command first: written straight to the socket when nothing
+    waits before it (:func:`.dul_wakeup.write_now`), else queued as P-DATA primitives for the DUL.
 
     A small message (a response, a C-FIND match) goes as one P-DATA-TF PDU
     holding two PDVs, command and data set (PS3.8 9.3.5: a PDU may carry
-    several PDVs), which halves the DUL's work and the socket writes; on the
-    DUL thread itself (a C-STORE answered inline) that PDU is written to the
-    socket at once (:func:`.dul_wakeup.may_write_now`).
+    several PDVs), which halves the socket writes. A larger one goes as one
+    PDU per fragment, written :data:`WRITE_BYTES` at a time.
     """
     max_pdu = int(assoc.dimse.maximum_pdu_size or 0)
     dul = assoc.dul
     size = len(command) + len(data_set or b"") + 2 * _PDV_OVERHEAD
     if not max_pdu or size <= max_pdu:
-        if dul_wakeup.may_write_now(dul):
-            dul.socket.send(p_data_tf(context_id, command, data_set))
+        if dul_wakeup.write_now(dul, p_data_tf(context_id, command, data_set)):
             return
         primitive = P_DATA()
         primitive.presentation_data_value_list.append((context_id, bytes((COMMAND | LAST,)) + command))
@@ -201,10 +200,30 @@ def send(assoc: Any, context_id: int, command: bytes, data_set: bytes | None = N
     pieces = fragments(command, max_pdu, COMMAND)
     if data_set is not None:
         pieces += fragments(data_set, max_pdu, 0)
-    for flags, fragment in pieces:
+    start = 0
+    while start < len(pieces):  # straight to the socket, a few PDUs at a time, while it may
+        end, length = start, 0
+        while end < len(pieces) and (end == start or length + len(pieces[end][1]) <= WRITE_BYTES):
+            length += len(pieces[end][1])
+            end += 1
+        pdus = b"".join(_one_pdv_pdu(context_id, flags, fragment) for flags, fragment in pieces[start:end])
+        if not dul_wakeup.write_now(dul, pdus):
+            break
+        start = end
+    for flags, fragment in pieces[start:]:  # the rest to the DUL, in order
         primitive = P_DATA()
         primitive.presentation_data_value_list.append((context_id, bytes((flags,)) + fragment))
         dul.send_pdu(primitive)
+
+
+WRITE_BYTES = 1 << 20
+"""How much of a large message is joined into one socket write (a bound on the copy made)."""
+
+
+def _one_pdv_pdu(context_id: int, flags: int, fragment: bytes) -> bytes:
+    """A P-DATA-TF PDU holding one fragment (PS3.8 9.3.5)."""
+    return struct.pack(">BBLLBB", p_data.P_DATA_TF, 0x00, len(fragment) + 6, len(fragment) + 2,
+                       context_id, flags) + fragment
 
 
 def install_fast_responses(assoc: Any) -> bool:

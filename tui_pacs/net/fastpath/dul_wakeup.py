@@ -40,6 +40,7 @@ the association alone.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import select
@@ -77,6 +78,9 @@ class _WakingQueue(queue.Queue):  # type: ignore[type-arg]
         self._wake = wake
         self.owner: int | None = None
         """The DUL thread's ident, once its loop runs."""
+        self.send_lock = threading.RLock()
+        """Held by the DUL thread while it takes a primitive off this queue and sends it, and by
+        :func:`write_now`: one PDU at a time on the socket, in the order they were given."""
 
     def put(self, item: Any, block: bool = True, timeout: float | None = None) -> None:
         super().put(item, block, timeout)
@@ -88,20 +92,33 @@ class _WakingQueue(queue.Queue):  # type: ignore[type-arg]
             pass
 
 
-def may_write_now(dul: Any) -> bool:
-    """Whether a P-DATA-TF may go straight to ``dul``'s socket, as the DUL would send it.
+def write_now(dul: Any, data: bytes) -> bool:
+    """Write whole PDUs (P-DATA-TF) straight to ``dul``'s socket, as the DUL would send them;
+    False, with nothing written, to leave them to the DUL.
 
-    Only on the DUL thread itself (a request answered inline), with nothing
-    queued before it, in Sta6 (data transfer: P-DATA-TF goes out and the
+    From any thread: the DUL thread itself (a request answered inline) or
+    the one that has a message to send (a C-STORE of our SCU, a C-MOVE's
+    sub-operation, a pending response). Handing a message to the DUL thread
+    cost a wake-up of that thread and a turn of its state machine, for
+    every message of a chain where each waits for the one before (send a
+    sub-operation, wait for its response, answer the C-MOVE). Written here
+    only with nothing queued or half-way out before it (the DUL holds
+    :attr:`_WakingQueue.send_lock` from taking a primitive off its queue
+    until it is sent), in Sta6 (data transfer: P-DATA-TF goes out and the
     state stays, PS3.8 9.2 DT-1), and with nobody watching sent PDUs. The
-    queue, the state machine's turn and pynetdicom's PDU objects cost more
-    than the rest of a small response. The socket's ``send`` is pynetdicom's:
-    a failure queues Evt17 (the connection closed).
+    socket's ``send`` is pynetdicom's: a failure queues Evt17 (the
+    connection closed).
     """
     queued = dul.to_provider_queue
-    return (isinstance(queued, _WakingQueue) and threading.get_ident() == queued.owner
-            and queued.empty() and dul.state_machine.current_state == "Sta6"
-            and not dul.assoc.get_handlers(evt.EVT_PDU_SENT) and not dul.assoc.get_handlers(evt.EVT_DATA_SENT))
+    if not isinstance(queued, _WakingQueue):
+        return False
+    with queued.send_lock:
+        if not (queued.empty() and dul.event_queue.empty() and dul.state_machine.current_state == "Sta6"
+                and not dul.assoc.get_handlers(evt.EVT_PDU_SENT)
+                and not dul.assoc.get_handlers(evt.EVT_DATA_SENT)):
+            return False
+        dul.socket.send(data)
+    return True
 
 
 def install(assoc: Any, transport: Any = None) -> bool:
@@ -144,6 +161,9 @@ def _run(dul: Any, wake: socket.socket) -> None:
     dul._idle_timer.start()
     if isinstance(dul.to_provider_queue, _WakingQueue):
         dul.to_provider_queue.owner = threading.get_ident()
+        send_lock: Any = dul.to_provider_queue.send_lock
+    else:
+        send_lock = contextlib.nullcontext()
     ready = dul.assoc._dul_ready
     woke_for_socket = False
     while not dul._kill_thread:
@@ -174,7 +194,8 @@ def _run(dul: Any, wake: socket.socket) -> None:
             woke_for_socket = _wait(dul, wake)
             continue
         woke_for_socket = False
-        dul.state_machine.do_action(event)
+        with send_lock:  # an outgoing primitive is taken off the queue and sent (write_now)
+            dul.state_machine.do_action(event)
 
 
 def _may_read(dul: Any, woke_for_socket: bool) -> bool:
