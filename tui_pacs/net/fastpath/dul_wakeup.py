@@ -107,11 +107,14 @@ def write_now(dul: Any, data: bytes) -> bool:
     until it is sent), in Sta6 (data transfer: P-DATA-TF goes out and the
     state stays, PS3.8 9.2 DT-1), and with nobody watching sent PDUs. The
     socket's ``send`` is pynetdicom's: a failure queues Evt17 (the
-    connection closed).
+    connection closed). Over TLS only the DUL thread writes: it also reads,
+    and an SSL connection must not be used by two threads at once.
     """
     queued = dul.to_provider_queue
     if not isinstance(queued, _WakingQueue):
         return False
+    if threading.get_ident() != queued.owner and isinstance(getattr(dul.socket, "socket", None), ssl.SSLSocket):
+        return False  # one TLS connection is not to be read and written by two threads at once
     with queued.send_lock:
         if not (queued.empty() and dul.event_queue.empty() and dul.state_machine.current_state == "Sta6"
                 and not dul.assoc.get_handlers(evt.EVT_PDU_SENT)
