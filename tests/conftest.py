@@ -2,12 +2,14 @@
 
 The fixtures themselves live in :mod:`tests.support.peers`; importing them
 here makes ``storescp``, ``dcmqrscp`` and ``orthanc`` available to every
-test. The session hook stops any peer a failing test left behind.
+test, with ``archive``, an empty one (tests/unit/archive has its own, over
+a full home). The session hook stops any peer a failing test left behind.
 """
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,6 +20,17 @@ if _REPO_ROOT not in sys.path:  # `pytest` run from elsewhere than the repo root
 
 from tests.support.peers import dcmqrscp, orthanc, storescp  # noqa: F401
 from tests.support.process import live_peers, stop_all
+from tui_pacs.store.archive import Archive
+
+
+@pytest.fixture
+def archive(tmp_path: Path) -> Iterator[Archive]:
+    """An empty archive (index and store) in the test's directory, closed afterwards."""
+    store = Archive(tmp_path / "index.sqlite", tmp_path / "store")
+    store.files.ensure()
+    store.index.open()
+    yield store
+    store.close()
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -83,15 +83,6 @@ class VanishingGetSCP:
         self.server.shutdown()
 
 
-@pytest.fixture
-def archive(tmp_path: Path) -> Iterator[Archive]:
-    store = Archive(tmp_path / "index.sqlite", tmp_path / "store")
-    store.files.ensure()
-    store.index.open()
-    yield store
-    store.close()
-
-
 def node_for(port: int) -> RemoteNode:
     return RemoteNode("vanisher", "VANISHER", "127.0.0.1", port, timeouts=Timeouts(dimse=10, network=10, acse=5))
 

@@ -149,14 +149,19 @@ class _StatusSCP:
         return status
 
 
+def send_to_refuser(scp: _StatusSCP, tmp_path: Path, count: int) -> tuple[Path, Path, Any]:
+    """``tui-pacs send`` of ``count`` small instances to ``scp``: (home, folder, the CLI's result)."""
+    home = tmp_path / "home"
+    write_config(home, {"refuser": ("REFUSER", scp.port)})
+    folder = tmp_path / "files"
+    small_instances(folder, count)
+    return home, folder, cli(home, "send", "refuser", str(folder))
+
+
 def test_store_statuses(tmp_path: Path) -> None:
     scp = _StatusSCP([0xB000, 0xB007, 0x0000, 0xA900])
     try:
-        home = tmp_path / "home"
-        write_config(home, {"refuser": ("REFUSER", scp.port)})
-        folder = tmp_path / "files"
-        small_instances(folder, 6)
-        result = cli(home, "send", "refuser", str(folder))
+        home, folder, result = send_to_refuser(scp, tmp_path, 6)
         assert result.returncode == 1
         assert "0xA900 (data set or identifier does not match SOP class)" in result.stderr
         assert scp.received == 4  # the refusal aborted the association; not transient, so no retry
@@ -183,11 +188,7 @@ def test_a_refusal_of_bytes_sent_as_stored_shows_the_peers_comment(tmp_path: Pat
 
     scp = _StatusSCP([0x0000, 0xC000], transfer_syntax=ExplicitVRLittleEndian)
     try:
-        home = tmp_path / "home"
-        write_config(home, {"refuser": ("REFUSER", scp.port)})
-        folder = tmp_path / "files"
-        small_instances(folder, 3)
-        result = cli(home, "send", "refuser", str(folder))
+        _, _, result = send_to_refuser(scp, tmp_path, 3)
         assert result.returncode == 1
         assert "0xC000 (unable to process): cannot parse the pixel module" in result.stderr
         assert scp.received == 2

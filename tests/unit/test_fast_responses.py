@@ -18,19 +18,19 @@ from typing import Any
 
 import pytest
 from pydicom.dataset import Dataset
-from pydicom.uid import ExplicitVRLittleEndian, generate_uid
-from pynetdicom import AE, _config, evt
+from pydicom.uid import generate_uid
+from pynetdicom import evt
 from pynetdicom.association import Association
 from pynetdicom.dimse_messages import C_GET_RSP, C_MOVE_RSP, C_STORE_RSP
 from pynetdicom.dimse_primitives import C_GET, C_MOVE, C_STORE
 from pynetdicom.dsutils import encode
-from pynetdicom.presentation import build_context
 from pynetdicom.sop_class import (  # type: ignore[attr-defined]
     CTImageStorage,
     StudyRootQueryRetrieveInformationModelGet,
     StudyRootQueryRetrieveInformationModelMove,
 )
 
+from tests.support.unconnected import unconnected_association
 from tui_pacs.net.fastpath import dimse
 
 CONTEXT_ID = 5
@@ -39,11 +39,7 @@ CONTEXT_ID = 5
 def association(monkeypatch: pytest.MonkeyPatch) -> tuple[Association, list[Any], list[bytes]]:
     """An association with the replacement installed; what reaches pynetdicom's send_msg, and
     the command sets the replacement wrote."""
-    monkeypatch.setattr(_config, "LOG_HANDLER_LEVEL", "none")
-    assoc = Association(AE(ae_title="TEST"), "acceptor")
-    context = build_context(CTImageStorage, ExplicitVRLittleEndian)
-    context.context_id = CONTEXT_ID
-    assoc._accepted_cx = {CONTEXT_ID: context}
+    assoc = unconnected_association(monkeypatch, "acceptor", CTImageStorage, CONTEXT_ID)
     to_pynetdicom: list[Any] = []
     monkeypatch.setattr(type(assoc.dimse), "send_msg", lambda self, primitive, cx: to_pynetdicom.append(primitive))
     written: list[bytes] = []

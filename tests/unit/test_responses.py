@@ -16,13 +16,11 @@ from typing import Any
 
 import pytest
 from pydicom.dataset import Dataset
-from pydicom.uid import ExplicitVRLittleEndian, generate_uid
-from pynetdicom import AE, _config
+from pydicom.uid import generate_uid
 from pynetdicom.association import Association
 from pynetdicom.dimse_messages import C_ECHO_RSP, C_FIND_RSP, C_GET_RSP, C_MOVE_RSP, C_STORE_RSP
 from pynetdicom.dimse_primitives import C_ECHO, C_FIND, C_GET, C_MOVE, C_STORE
 from pynetdicom.dsutils import encode
-from pynetdicom.presentation import build_context
 from pynetdicom.sop_class import (  # type: ignore[attr-defined]
     CTImageStorage,
     StudyRootQueryRetrieveInformationModelFind,
@@ -30,6 +28,7 @@ from pynetdicom.sop_class import (  # type: ignore[attr-defined]
     Verification,
 )
 
+from tests.support.unconnected import unconnected_association
 from tui_pacs.net.fastpath import responses, store_reader
 
 CONTEXT_ID = 3
@@ -39,12 +38,7 @@ FIELDS = ("MessageIDBeingRespondedTo", "AffectedSOPClassUID", "AffectedSOPInstan
 
 
 def association(monkeypatch: pytest.MonkeyPatch) -> Association:
-    monkeypatch.setattr(_config, "LOG_HANDLER_LEVEL", "none")
-    assoc = Association(AE(ae_title="TEST"), "requestor")
-    context = build_context(CTImageStorage, ExplicitVRLittleEndian)
-    context.context_id = CONTEXT_ID
-    assoc._accepted_cx = {CONTEXT_ID: context}
-    return assoc
+    return unconnected_association(monkeypatch, "requestor", CTImageStorage, CONTEXT_ID)
 
 
 def encoded(primitive: Any, message: Any, max_pdu: int = 16382) -> list[Any]:

@@ -16,13 +16,12 @@ from pathlib import Path
 import pydicom
 import pytest
 from pydicom.dataset import Dataset
-from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage, generate_uid
-from pynetdicom import AE, _config
+from pydicom.uid import SecondaryCaptureImageStorage, generate_uid
 from pynetdicom.association import Association
 from pynetdicom.dimse_messages import C_ECHO_RQ, C_STORE_RQ
 from pynetdicom.dimse_primitives import C_ECHO, C_STORE
-from pynetdicom.presentation import build_context
 
+from tests.support.unconnected import unconnected_association
 from tui_pacs.net.fastpath import store_reader
 from tui_pacs.net.scp.chunked import install_chunked_receive, uninstall_chunked_receive
 
@@ -38,14 +37,8 @@ def chunked(tmp_path: Path) -> Iterator[Path]:
 
 
 def association(monkeypatch: pytest.MonkeyPatch) -> Association:
-    # As the SCP runs it (net/scp/server.quiet_pynetdicom): pynetdicom's message-dumping
-    # handlers unbound, else every message is left to pynetdicom so that they see it.
-    monkeypatch.setattr(_config, "LOG_HANDLER_LEVEL", "none")
-    assoc = Association(AE(ae_title="TEST"), "acceptor")
-    context = build_context(SecondaryCaptureImageStorage, ExplicitVRLittleEndian)
-    context.context_id = CONTEXT_ID
-    assoc._accepted_cx = {CONTEXT_ID: context}
-    return assoc
+    # As the SCP runs it (net/scp/server.quiet_pynetdicom): see tests/support/unconnected.py.
+    return unconnected_association(monkeypatch, "acceptor", SecondaryCaptureImageStorage, CONTEXT_ID)
 
 
 def image(rows: int, instance_uid: str | None = None) -> bytes:
