@@ -22,6 +22,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -63,6 +65,17 @@ def our_find(aet: str, port: int, keys: list[str]) -> tuple[float, int]:
     return time.perf_counter() - start, len(matches)
 
 
+def median_runs(runs: int, *queries: Callable[[], tuple[float, int]]) -> list[tuple[float, int]]:
+    """Each query run ``runs`` times, taking turns: its median time in ms and its match count."""
+    times: list[list[float]] = [[] for _ in queries]
+    counts = [0] * len(queries)
+    for _ in range(runs):
+        for n, query in enumerate(queries):
+            seconds, counts[n] = query()
+            times[n].append(seconds)
+    return [(statistics.median(t) * 1000, c) for t, c in zip(times, counts, strict=True)]
+
+
 def fill_tui_pacs(home: Path, folder: Path) -> None:
     from tui_pacs.config.loader import load_config
     from tui_pacs.config.paths import resolve_paths
@@ -96,13 +109,9 @@ def main() -> None:
             print(f"{args.studies} studies in each archive; median of {args.repeat} findscu runs (ms)")
             print(f"{'query':<24} {'matches':>8} {'tui-pacs':>9} {'orthanc':>9} {'orthanc/tui-pacs':>17}")
             for title, keys in QUERIES.items():
-                ours_times, theirs_times = [], []
-                for _ in range(args.repeat):
-                    seconds, n_ours = findscu(ours.aet, ours.port, keys)
-                    ours_times.append(seconds)
-                    seconds, n_theirs = findscu(theirs.aet, theirs.port, keys)
-                    theirs_times.append(seconds)
-                a, b = statistics.median(ours_times) * 1000, statistics.median(theirs_times) * 1000
+                (a, n_ours), (b, n_theirs) = median_runs(
+                    args.repeat, partial(findscu, ours.aet, ours.port, keys),
+                    partial(findscu, theirs.aet, theirs.port, keys))
                 flag = "" if n_ours == n_theirs else f"  (orthanc: {n_theirs} matches)"
                 print(f"{title:<24} {n_ours:>8} {a:9.1f} {b:9.1f} {b / a:16.2f}x{flag}")
             print()
@@ -110,13 +119,8 @@ def main() -> None:
             print(f"{'query':<24} {'SCP':<9} {'matches':>8} {'tui-pacs':>9} {'findscu':>9} {'findscu/tui-pacs':>17}")
             for title, keys in QUERIES.items():
                 for scp in (ours, theirs):
-                    scu_times, dcmtk_times = [], []
-                    for _ in range(args.repeat):
-                        seconds, n_scu = our_find(scp.aet, scp.port, keys)
-                        scu_times.append(seconds)
-                        seconds, _ = findscu(scp.aet, scp.port, keys)
-                        dcmtk_times.append(seconds)
-                    a, b = statistics.median(scu_times) * 1000, statistics.median(dcmtk_times) * 1000
+                    (a, n_scu), (b, _) = median_runs(args.repeat, partial(our_find, scp.aet, scp.port, keys),
+                                                     partial(findscu, scp.aet, scp.port, keys))
                     print(f"{title:<24} {scp.name:<9} {n_scu:>8} {a:9.1f} {b:9.1f} {b / a:16.2f}x")
         finally:
             ours.stop()
