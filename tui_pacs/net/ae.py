@@ -115,15 +115,17 @@ def apply_timeouts(ae: ApplicationEntity, timeouts: Timeouts) -> None:
     ae.connection_timeout = timeouts.connect
 
 
-def make_ae(local: LocalNode, *, ae_title: str | None = None,
-            timeouts: Timeouts | None = None) -> NodelayApplicationEntity:
+def make_ae(local: LocalNode, *, ae_title: str | None = None, timeouts: Timeouts | None = None,
+            entity: type[NodelayApplicationEntity] = NodelayApplicationEntity) -> NodelayApplicationEntity:
     """An AE named after ``local`` (or ``ae_title``) with its timeouts and association limit.
 
     No presentation contexts are added: the SCP adds its supported contexts
     (:func:`add_scp_contexts` in ``net/scp/server.py``), an SCU its requested ones.
+    ``entity`` is the AE class: :class:`~tui_pacs.net.scu.association.ScuApplicationEntity`
+    for an AE whose requested associations are tuned as our SCU's.
     """
     uid_cache.install()
-    ae = NodelayApplicationEntity(ae_title=ae_title or local.ae_title)
+    ae = entity(ae_title=ae_title or local.ae_title)
     apply_timeouts(ae, timeouts or local.timeouts)
     ae.maximum_associations = local.max_associations
     ae.maximum_pdu_size = MAX_PDU_SIZE

@@ -85,10 +85,9 @@ class DicomServer:
         self.ctx = ctx
         self.bind = bind if bind is not None else local.bind
         self.requested_port = port if port is not None else local.port
-        self.ae = make_ae(local, ae_title=ctx.ae_title)
         # The associations it opens (a C-MOVE's sub-operations, sent by pynetdicom) get what
         # our SCU's get: an event-driven DUL, responses without pydicom, the DIMSE guard.
-        self.ae.__class__ = ScuApplicationEntity
+        self.ae = make_ae(local, ae_title=ctx.ae_title, entity=ScuApplicationEntity)
         add_scp_contexts(self.ae)
         self._server: ThreadedAssociationServer | None = None
         self.fast = True

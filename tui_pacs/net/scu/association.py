@@ -161,9 +161,7 @@ class ScuApplicationEntity(NodelayApplicationEntity):
 
 def make_ae(calling_ae: str) -> NodelayApplicationEntity:
     """An SCU AE calling as ``calling_ae``, built by :mod:`tui_pacs.net.ae` (TCP_NODELAY before connect)."""
-    ae = make_local_ae(LocalNode(ae_title=calling_ae))
-    ae.__class__ = ScuApplicationEntity  # same state; adds the per-association tuning
-    return ae
+    return make_local_ae(LocalNode(ae_title=calling_ae), entity=ScuApplicationEntity)
 
 
 @contextmanager

@@ -9,7 +9,7 @@ Little Endian (PS3.7 6.3.1, Table 9.3-1) and sent through
 :func:`tui_pacs.net.fastpath.dimse.send`.
 
 Only the sending thread of an exchange held with :func:`.dimse_guard.exclusive`
-may call :func:`send`; the response is read as usual from the DIMSE queue.
+may send (:func:`exchange`); the response is read as usual from the DIMSE queue.
 Messages sent this way bypass ``DIMSEServiceProvider.send_msg`` and its
 ``EVT_DIMSE_SENT``: use it only when :func:`dimse_unobserved` says nobody
 watches (pynetdicom's INFO/DEBUG message dumps, a handler, a wrapper).
@@ -53,11 +53,6 @@ def command_set(message_id: int, sop_class_uid: str, sop_instance_uid: str, *,
     return group(*elements)
 
 
-def send(assoc: Any, context_id: int, command: bytes, data_set: bytes) -> None:
-    """Queue the request's P-DATA primitives on ``assoc``'s DUL, command first."""
-    dimse.send(assoc, context_id, command, data_set)
-
-
 def exchange(assoc: Any, context_id: int, data_set: bytes, *, message_id: int, sop_class_uid: str,
              sop_instance_uid: str, priority: int = PRIORITY_LOW, originator_aet: str | None = None,
              originator_id: int | None = None) -> Any:
@@ -70,9 +65,9 @@ def exchange(assoc: Any, context_id: int, data_set: bytes, *, message_id: int, s
     see the message.
     """
     if dimse_unobserved(assoc):
-        send(assoc, context_id, command_set(message_id, sop_class_uid, sop_instance_uid, priority=priority,
-                                            originator_aet=originator_aet, originator_id=originator_id),
-             data_set)
+        command = command_set(message_id, sop_class_uid, sop_instance_uid, priority=priority,
+                              originator_aet=originator_aet, originator_id=originator_id)
+        dimse.send(assoc, context_id, command, data_set)
     else:
         req = C_STORE()
         req.MessageID = message_id
