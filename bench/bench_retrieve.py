@@ -5,6 +5,8 @@
 * C-STORE of the same instances into ``storescp``: our SCU vs ``storescu``;
 * serving a C-MOVE: ``movescu`` asks ``tui-pacs serve`` (holding the study) to
   send it to ``storescp``, against Orthanc serving the same move;
+* serving a C-GET: ``getscu`` retrieves the study from ``tui-pacs serve``,
+  against ``getscu`` retrieving it from Orthanc;
 * the durability floor of this disk: what writing each instance to a file,
   fsyncing it, renaming it and fsyncing the directory costs by itself (the
   archive must do that before it acknowledges a C-STORE, storescp does not),
@@ -86,8 +88,8 @@ def durability_floor(folder: Path, files: list[Path]) -> float:
     return time.perf_counter() - start
 
 
-def line(label: str, count: int, seconds: float, reference: float | None = None) -> None:
-    ratio = f"  x{reference / seconds:.2f} vs dcmtk" if reference else ""
+def line(label: str, count: int, seconds: float, reference: float | None = None, versus: str = "dcmtk") -> None:
+    ratio = f"  x{reference / seconds:.2f} vs {versus}" if reference else ""
     print(f"{label:<44} {seconds:7.2f} s  {count / seconds:7.0f} inst/s{ratio}")
 
 
@@ -124,6 +126,7 @@ def main() -> None:
             send_c_store(AET, node, items)
             study = retrieve.studies([study_uid])
             dcmtk_move = _movescu_time(base, pacs.aet, pacs.port, dcmtk_port, study_uid, args.repeat)
+            orthanc_get = _getscu_time(base / "orthanc-get", pacs.aet, pacs.port, study_uid, len(files), args.repeat)
             local = LocalNode(ae_title=AET, bind="127.0.0.1", port=our_port)
             holder: dict[str, Archive] = {}
 
@@ -142,10 +145,13 @@ def main() -> None:
         line("  tui-pacs C-GET -> archive", args.count, ours_get, dcmtk_move)
         floor = statistics.median(durability_floor(base / f"floor{n}", files) for n in range(args.repeat))
         line("  disk floor: write+fsync+rename+dir fsync", args.count, floor, dcmtk_move)
-        serve_move = _serve_move_time(base, files, study_uid, args.repeat)
+        serve_move, serve_get = _serve_retrieve_times(base, files, study_uid, args.repeat)
         print("Serve a C-MOVE to storescp (movescu asks)")
         line("  Orthanc as the move SCP", args.count, dcmtk_move)
         line("  tui-pacs serve as the move SCP", args.count, serve_move, dcmtk_move)
+        print("Serve a C-GET (getscu asks, stores the files)")
+        line("  Orthanc as the get SCP", args.count, orthanc_get)
+        line("  tui-pacs serve as the get SCP", args.count, serve_get, orthanc_get, "Orthanc")
 
 
 def _study_of(path: Path) -> str:
@@ -154,8 +160,9 @@ def _study_of(path: Path) -> str:
     return str(dcmread(path, stop_before_pixels=True).StudyInstanceUID)
 
 
-def _serve_move_time(base: Path, files: list[Path], study_uid: str, repeat: int) -> float:
-    """``tui-pacs serve`` holding ``files`` (imported), moving the study to a storescp it knows."""
+def _serve_retrieve_times(base: Path, files: list[Path], study_uid: str, repeat: int) -> tuple[float, float]:
+    """``tui-pacs serve`` holding ``files`` (imported): moving the study to a storescp it knows,
+    then serving getscu's C-GET of it."""
     from bench.bench_find import fill_tui_pacs
     from bench.bench_ingest import TuiPacs
 
@@ -168,9 +175,27 @@ def _serve_move_time(base: Path, files: list[Path], study_uid: str, repeat: int)
     fill_tui_pacs(home, files[0].parent)
     serve.start()
     try:
-        return _movescu_time(base / "serve", serve.aet, serve.port, dest_port, study_uid, repeat)
+        return (_movescu_time(base / "serve", serve.aet, serve.port, dest_port, study_uid, repeat),
+                _getscu_time(base / "serve-get", serve.aet, serve.port, study_uid, len(files), repeat))
     finally:
         serve.stop()
+
+
+def _getscu_time(base: Path, aet: str, port: int, study_uid: str, count: int, repeat: int) -> float:
+    """getscu retrieving the study (``count`` instances) from ``aet`` into a fresh folder each time."""
+    times = []
+    for n in range(repeat):
+        out = base / f"get{n}"
+        out.mkdir(parents=True)
+        start = time.perf_counter()
+        subprocess.run(["getscu", "-S", "-aec", aet, "-k", "QueryRetrieveLevel=STUDY",
+                        "-k", f"StudyInstanceUID={study_uid}", "-od", str(out), "127.0.0.1", str(port)],
+                       env=dcmtk_env(), check=True, capture_output=True)
+        times.append(time.perf_counter() - start)
+        got = sum(1 for _ in out.iterdir())
+        if got != count:
+            raise RuntimeError(f"getscu from {aet} stored {got} of {count} instances")
+    return statistics.median(times)
 
 
 def _movescu_time(base: Path, aet: str, port: int, dest_port: int, study_uid: str, repeat: int) -> float:

@@ -136,7 +136,7 @@ def test_move_study_to_configured_destination(scp: RunningScp, monkeypatch: pyte
     from tui_pacs.net.fastpath import dimse, responses
     from tui_pacs.net.scu import association
 
-    readers: list[responses.ResponseReader] = []  # on the associations the move opens
+    readers: list[responses.ResponseReader] = []  # movescu's association and the one the move opens
     real_install = responses.install
 
     def recorded(assoc: object) -> responses.ResponseReader | None:
@@ -186,9 +186,10 @@ def test_move_study_to_configured_destination(scp: RunningScp, monkeypatch: pyte
     stored = [str(pydicom.dcmread(p, stop_before_pixels=True).file_meta.TransferSyntaxUID) for p in expected]
     assert got == set(stored)  # as stored: J2K lossless, J2K lossy, deflated
     # The sub-operations went on an association tuned as our SCU's are: storescp's C-STORE
-    # responses read without pydicom, and every instance but the deflated one (inflated and
-    # deflated again by pynetdicom) sent as the bytes it is stored as.
-    assert len(readers) == 1 and readers[0].responses_read == len(expected)
+    # responses read without pydicom (movescu's own association, which gets none, has a
+    # reader too), and every instance but the deflated one (inflated and deflated again by
+    # pynetdicom) sent as the bytes it is stored as.
+    assert sorted(reader.responses_read for reader in readers) == [0, len(expected)]
     deflated = [syntax for syntax in stored if syntax == "1.2.840.10008.1.2.1.99"]
     assert len(as_stored) == len(expected) - len(deflated) > 0
     originals = {str(ds.SOPInstanceUID): ds for ds in map(pydicom.dcmread, expected)}
@@ -208,7 +209,31 @@ def test_move_to_unknown_destination_is_a801(scp: RunningScp) -> None:
     assert [e.status for e in scp.of_kind("query.served") if e.destination == "NOWHERE"] == [0xA801]
 
 
-def test_get_series(scp: RunningScp, tmp_path: Path) -> None:
+def test_get_series(scp: RunningScp, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tui_pacs.net.fastpath import responses
+    from tui_pacs.net.scp import server
+    from tui_pacs.net.scu import association
+
+    readers: list[responses.ResponseReader] = []  # getscu's association: its C-STORE-RSPs
+    real_install = responses.install
+
+    def recorded(assoc: object) -> responses.ResponseReader | None:
+        reader = real_install(assoc)
+        if reader is not None:
+            readers.append(reader)
+        return reader
+
+    monkeypatch.setattr(server.responses, "install", recorded)
+    as_stored: list[str] = []  # sub-operations sent as the bytes they are stored as
+    real_read_stored = association.part10.read_stored
+
+    def read_stored(path: str, transfer_syntax: str) -> object:
+        stored = real_read_stored(path, transfer_syntax)
+        if stored is not None:
+            as_stored.append(str(stored.sop_instance_uid))
+        return stored
+
+    monkeypatch.setattr(association.part10, "read_stored", read_stored)
     headers = [pydicom.dcmread(p, stop_before_pixels=True) for p in FILES]
     ct = [h for h in headers if h.PatientID == "TP0001" and h.Modality == "CT"]
     out = tmp_path / "get"
@@ -221,3 +246,17 @@ def test_get_series(scp: RunningScp, tmp_path: Path) -> None:
     # byte-swapped to little endian on the way (net/conversion), so all of them arrive.
     assert any(h.file_meta.TransferSyntaxUID == "1.2.840.10008.1.2.2" for h in ct)
     assert {str(pydicom.dcmread(p).SOPInstanceUID) for p in received} == {str(h.SOPInstanceUID) for h in ct}
+    # Each instance that went in the syntax it is stored in went as the file's own data set
+    # bytes (net/scu/association.send_stored_on_accepted), not read and encoded by pydicom.
+    stored_syntax = {str(h.SOPInstanceUID): str(h.file_meta.TransferSyntaxUID) for h in ct}
+    originals = {str(ds.SOPInstanceUID): ds for ds in (pydicom.dcmread(p) for p in FILES)}
+    unchanged = []
+    for path in received:
+        copy = pydicom.dcmread(path)
+        uid = str(copy.SOPInstanceUID)
+        assert copy.PixelData == originals[uid].PixelData or copy.file_meta.TransferSyntaxUID != stored_syntax[uid]
+        assert copy.pixel_array.tolist() == originals[uid].pixel_array.tolist()
+        if str(copy.file_meta.TransferSyntaxUID) == stored_syntax[uid]:
+            unchanged.append(uid)
+    assert unchanged and sorted(as_stored) == sorted(unchanged)
+    assert [reader.responses_read for reader in readers] == [len(ct)]  # read without pydicom

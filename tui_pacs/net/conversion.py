@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from pydicom import dcmread
@@ -73,6 +74,27 @@ def choose_context(accepted: Sequence[PresentationContext], sop_class: str,
     raise NoPresentationContext(
         f"the peer accepted no context for {UID(sop_class).name} in {UID(transfer_syntax).name} "
         f"or uncompressed little endian (accepted: {offered})")
+
+
+def context_for(assoc: Any, sop_class: str, transfer_syntax: str) -> tuple[PresentationContext, bool]:
+    """:func:`choose_context` over an established association's accepted contexts, remembered
+    per association for each SOP class and stored syntax.
+
+    pynetdicom builds ``accepted_contexts`` anew, as a sorted list, at each
+    access, and the choice walked every context: sending instances or serving
+    a C-GET (getscu proposes over a hundred contexts), that was asked once or
+    twice per instance. An association's accepted contexts do not change once
+    it is established; a refusal (:class:`NoPresentationContext`) is not remembered.
+    """
+    chosen: dict[tuple[str, str], tuple[PresentationContext, bool]] = vars(assoc).setdefault(_CHOSEN, {})
+    key = (sop_class, transfer_syntax)
+    found = chosen.get(key)
+    if found is None:
+        found = chosen[key] = choose_context(assoc.accepted_contexts, sop_class, transfer_syntax)
+    return found
+
+
+_CHOSEN = "_tui_pacs_chosen_contexts"
 
 
 def dataset_to_send(path: str | Path, decompress: bool, target_syntax: str) -> Dataset:

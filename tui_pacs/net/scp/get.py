@@ -18,6 +18,7 @@ from tui_pacs.domain.events import QueryServed
 from tui_pacs.net.scp.base import ScpContext, association_id, peer_of
 from tui_pacs.net.scp.identifiers import IdentifierError
 from tui_pacs.net.scp.retrieve import CANCEL, reported_sub_operations, resolve
+from tui_pacs.net.scu.association import sends_stored_bytes
 
 log = logging.getLogger(__name__)
 
@@ -45,4 +46,5 @@ def handle_c_get(event: Any, ctx: ScpContext) -> Iterator[Any]:
                              status=CANCEL if cancelled else 0))
 
     # The sub-operations go over this association, on the contexts it accepted with our SCU role.
-    yield from reported_sub_operations(event, request.matches, lambda: event.assoc.accepted_contexts, report)
+    yield from reported_sub_operations(event, request.matches, lambda: event.assoc, report,
+                                       as_stored=lambda: sends_stored_bytes(event.assoc))

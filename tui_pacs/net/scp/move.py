@@ -87,5 +87,5 @@ def handle_c_move(event: Any, ctx: ScpContext) -> Iterator[Any]:
                              cancelled=cancelled, status=CANCEL if cancelled else 0))
 
     yield from reported_sub_operations(
-        event, request.matches, lambda: sub_association[0].accepted_contexts if sub_association else [], report,
+        event, request.matches, lambda: sub_association[0] if sub_association else None, report,
         as_stored=lambda: bool(sub_association) and sends_stored_bytes(sub_association[0]))

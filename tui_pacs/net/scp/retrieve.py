@@ -12,17 +12,16 @@ C-STORE SCU does). With no usable context it is a failed sub-operation.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from pydicom import dcmread
 from pydicom.dataset import Dataset
 from pydicom.uid import UID
-from pynetdicom.presentation import PresentationContext
 
 from tui_pacs.domain.attributes import Level
-from tui_pacs.net.conversion import choose_context, convert
+from tui_pacs.net.conversion import context_for, convert
 from tui_pacs.net.errors import NoPresentationContext
 from tui_pacs.net.scp.base import ScpContext
 from tui_pacs.net.scp.identifiers import retrieve_query, root_of
@@ -61,8 +60,8 @@ def resolve(event: Any, ctx: ScpContext) -> RetrieveRequest:
     return RetrieveRequest(query.level, tuple(Match(*row) for row in rows))
 
 
-AcceptedContexts = Callable[[], Sequence[PresentationContext]]
-"""The accepted contexts of the association the sub-operations go over, once it exists."""
+SubAssociation = Callable[[], Any]
+"""The association the sub-operations go over, once it is established (None before)."""
 
 
 def load(match: Match) -> Dataset | str:
@@ -74,7 +73,7 @@ def load(match: Match) -> Dataset | str:
         return f"unreadable {match.sop_instance_uid}"
 
 
-def prepare(match: Match, accepted: Sequence[PresentationContext], *, as_stored: bool = False) -> Dataset | str:
+def prepare(match: Match, assoc: Any, *, as_stored: bool = False) -> Dataset | str:
     """The stored instance in a syntax the destination accepted, or why it cannot be sent.
 
     With ``as_stored`` (the association sending it takes a
@@ -82,7 +81,9 @@ def prepare(match: Match, accepted: Sequence[PresentationContext], *, as_stored:
     syntax it is stored in is not read here: the sender sends the file's bytes.
     """
     try:
-        context, decompress = choose_context(accepted, match.sop_class_uid, match.transfer_syntax)
+        if assoc is None:
+            raise NoPresentationContext("the destination's association was not established")
+        context, decompress = context_for(assoc, match.sop_class_uid, match.transfer_syntax)
     except NoPresentationContext as exc:
         log.warning("cannot send %s: %s", match.sop_instance_uid, exc.message)
         return f"no accepted context for {match.sop_instance_uid}"
@@ -104,7 +105,7 @@ def prepare(match: Match, accepted: Sequence[PresentationContext], *, as_stored:
     return dataset
 
 
-def reported_sub_operations(event: Any, matches: tuple[Match, ...], accepted: AcceptedContexts,
+def reported_sub_operations(event: Any, matches: tuple[Match, ...], association: SubAssociation,
                             report: Callable[[bool], None], *,
                             as_stored: Callable[[], bool] = lambda: False,
                             ) -> Iterator[tuple[int, Dataset | str | None]]:
@@ -115,18 +116,18 @@ def reported_sub_operations(event: Any, matches: tuple[Match, ...], accepted: Ac
     """
     cancelled = False
     try:
-        for status, dataset in sub_operations(event, matches, accepted, as_stored):
+        for status, dataset in sub_operations(event, matches, association, as_stored):
             cancelled = cancelled or status == CANCEL
             yield status, dataset
     finally:
         report(cancelled)
 
 
-def sub_operations(event: Any, matches: tuple[Match, ...], accepted: AcceptedContexts,
+def sub_operations(event: Any, matches: tuple[Match, ...], association: SubAssociation,
                    as_stored: Callable[[], bool] = lambda: False) -> Iterator[tuple[int, Dataset | str | None]]:
     """Pending (status, dataset) pairs, ending with Cancel if the SCU cancels (C.4.2.3.1)."""
     for match in matches:
         if event.is_cancelled:
             yield CANCEL, None
             return
-        yield PENDING, prepare(match, accepted(), as_stored=as_stored())
+        yield PENDING, prepare(match, association(), as_stored=as_stored())

@@ -31,7 +31,7 @@ from tui_pacs.net.ae import (
     make_contexts_cheap_to_copy,
 )
 from tui_pacs.net.errors import NetError
-from tui_pacs.net.fastpath import reactor, store_reader
+from tui_pacs.net.fastpath import reactor, responses, store_reader
 from tui_pacs.net.scp.access import handle_requested
 from tui_pacs.net.scp.base import ScpContext, association_id, peer_of
 from tui_pacs.net.scp.chunked import install_chunked_receive
@@ -42,7 +42,7 @@ from tui_pacs.net.scp.identifiers import MODELS
 from tui_pacs.net.scp.move import handle_c_move
 from tui_pacs.net.scp.storage import handle_c_store
 from tui_pacs.net.scp.verification import VERIFICATION_SOP_CLASS, handle_c_echo
-from tui_pacs.net.scu.association import ScuApplicationEntity
+from tui_pacs.net.scu.association import ScuApplicationEntity, send_stored_on_accepted
 
 log = logging.getLogger(__name__)
 
@@ -155,9 +155,12 @@ class DicomServer:
     def _on_connection_open(self, event: Any) -> None:
         # Before the association's threads start: event-driven DUL and reactor, C-STORE
         # requests read without pydicom, and the fast C-STORE/C-FIND paths (net/fastpath,
-        # net/scp/fast.py).
+        # net/scp/fast.py). A C-GET's sub-operations go out as the files' bytes and their
+        # C-STORE-RSPs are read without pydicom, as on the associations we request.
         if self.fast and reactor.install(event.assoc, FAST_PATHS, INLINE_PATHS):
+            responses.install(event.assoc)
             store_reader.install(event.assoc)
+            send_stored_on_accepted(event.assoc)
 
     def _common(self, assoc: Any) -> dict[str, Any]:
         peer = peer_of(assoc)

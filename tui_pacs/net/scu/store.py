@@ -30,7 +30,7 @@ from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 
 from tui_pacs.config.model import RemoteNode
-from tui_pacs.net.conversion import choose_context, dataset_to_send
+from tui_pacs.net.conversion import context_for, dataset_to_send
 from tui_pacs.net.errors import Cancelled, StoreRefused
 from tui_pacs.net.scu import dimse_guard, part10, store_request
 from tui_pacs.net.scu.association import associate, make_ae, raise_no_response
@@ -106,8 +106,7 @@ def send_c_store(calling_ae: str, node: RemoteNode, items: Sequence[StoreItem], 
 
 def _send_one(assoc: object, node: RemoteNode, item: StoreItem, message_id: int,
               counts: TransferCounts) -> None:
-    context, decompress = choose_context(assoc.accepted_contexts,  # type: ignore[attr-defined]
-                                         item.sop_class_uid, item.transfer_syntax)
+    context, decompress = context_for(assoc, item.sop_class_uid, item.transfer_syntax)
     target_syntax = context.transfer_syntax[0]
     try:
         stored = None if decompress else part10.read_stored(item.path, target_syntax)
