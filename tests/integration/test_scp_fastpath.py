@@ -22,9 +22,12 @@ import pydicom
 import pytest
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
-from pynetdicom import AE
+from pynetdicom import AE, build_role, evt
 from pynetdicom.dsutils import decode, encode
-from pynetdicom.sop_class import StudyRootQueryRetrieveInformationModelFind  # type: ignore[attr-defined]
+from pynetdicom.sop_class import (  # type: ignore[attr-defined]
+    StudyRootQueryRetrieveInformationModelFind,
+    StudyRootQueryRetrieveInformationModelGet,
+)
 
 from tests.integration.test_scp_support import AET, HOST, RunningScp, dataset_bytes, running_scp
 from tests.support.tools import run_tool, sample_files
@@ -192,6 +195,44 @@ def test_fast_store_from_pynetdicom(scp: RunningScp, tmp_path: Path, monkeypatch
     assert int(status.Status) == 0x0000
     assert written == [True]  # the response went straight to the socket (dul_wakeup.write_now)
     assert scp.archive.index.has_instance(str(ds.SOPInstanceUID))
+
+
+def test_stores_answered_inline_after_a_served_get(scp: RunningScp, tmp_path: Path) -> None:
+    """A C-GET whose sub-operations' responses the handler reads, then C-STOREs on the same
+    association: those are still answered on the DUL thread."""
+    paths = synthetic(tmp_path / "get-then-store", 3)
+    datasets = [pydicom.dcmread(p) for p in paths]
+    import_paths(scp.archive, paths[:1])  # the one to get; the other two are sent
+    received: list[str] = []
+
+    def on_store(event: Any) -> int:
+        received.append(str(event.dataset.SOPInstanceUID))
+        # Chunked receive is process-wide (our server turned it on), so this peer's copy went
+        # to the archive's incoming directory as a temporary file: it is this handler's to remove.
+        event.dataset_path.unlink()
+        return 0x0000
+
+    ae = AE(ae_title="GETSTORE")
+    ae.add_requested_context(StudyRootQueryRetrieveInformationModelGet)
+    ae.add_requested_context(SC, ExplicitVRLittleEndian)
+    role = build_role(SC, scu_role=True, scp_role=True)  # it stores and is stored to
+    assoc = ae.associate(HOST, scp.port, ae_title=AET, ext_neg=[role], evt_handlers=[(evt.EVT_C_STORE, on_store)])
+    assert assoc.is_established
+    query = Dataset()
+    query.QueryRetrieveLevel = "IMAGE"
+    query.StudyInstanceUID = datasets[0].StudyInstanceUID
+    query.SeriesInstanceUID = datasets[0].SeriesInstanceUID
+    query.SOPInstanceUID = datasets[0].SOPInstanceUID
+    try:
+        got = [int(status.Status) for status, _ in assoc.send_c_get(query, StudyRootQueryRetrieveInformationModelGet)]
+        stored = [int(assoc.send_c_store(ds).Status) for ds in datasets[1:]]
+        assert scp.server._server is not None
+        (served,) = scp.server._server.active_associations
+        assert served.dimse.msg_queue.answered_inline == 2
+    finally:
+        assoc.release()
+    assert received == [str(datasets[0].SOPInstanceUID)]
+    assert got[-1] == 0x0000 and stored == [0, 0]
 
 
 def test_stores_answered_inline_between_other_requests(scp: RunningScp, tmp_path: Path) -> None:

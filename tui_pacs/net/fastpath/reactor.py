@@ -150,6 +150,17 @@ class _Requests(_SignallingQueue):
             self._outstanding += 1
         super().put(item, block, timeout)
 
+    def get(self, block: bool = True, timeout: float | None = None) -> Any:
+        """The next message. The reactor takes requests without blocking and reports each
+        :meth:`served`; a blocking get is a handler waiting for a response to its own request
+        (the C-STORE sub-operations of a C-GET we serve), which the reactor will not serve. It
+        counts as served when taken: left outstanding, it kept every later C-STORE on the
+        association from being answered inline."""
+        item = super().get(block, timeout)
+        if block:
+            self.served()
+        return item
+
     def served(self) -> None:
         """The reactor answered one message it took from this queue."""
         with self._lock:
