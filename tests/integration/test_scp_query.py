@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pydicom
 import pytest
@@ -132,11 +133,11 @@ def test_find_date_range(scp: RunningScp, tmp_path: Path) -> None:
     assert len(dates) == 3  # TP0002 0402, TP0003 0510 and 0512
 
 
-def test_move_study_to_configured_destination(scp: RunningScp, monkeypatch: pytest.MonkeyPatch) -> None:
-    from tui_pacs.net.fastpath import dimse, responses
-    from tui_pacs.net.scu import association
+def record_response_readers(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """The responses readers installed from now on (net/fastpath/responses), as they are made."""
+    from tui_pacs.net.fastpath import responses
 
-    readers: list[responses.ResponseReader] = []  # movescu's association and the one the move opens
+    readers: list[responses.ResponseReader] = []
     real_install = responses.install
 
     def recorded(assoc: object) -> responses.ResponseReader | None:
@@ -145,17 +146,32 @@ def test_move_study_to_configured_destination(scp: RunningScp, monkeypatch: pyte
             readers.append(reader)
         return reader
 
-    monkeypatch.setattr(association.responses, "install", recorded)
-    as_stored: list[str] = []  # instances sent as the bytes they are stored as
+    monkeypatch.setattr(responses, "install", recorded)
+    return readers
+
+
+def record_sends_as_stored(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """Each stored file read to be sent as its own data set bytes (net/scu/part10.read_stored)."""
+    from tui_pacs.net.scu import association
+
+    sent: list[Any] = []
     real_read_stored = association.part10.read_stored
 
     def read_stored(path: str, transfer_syntax: str) -> object:
         stored = real_read_stored(path, transfer_syntax)
         if stored is not None:
-            as_stored.append(str(transfer_syntax))
+            sent.append(stored)
         return stored
 
     monkeypatch.setattr(association.part10, "read_stored", read_stored)
+    return sent
+
+
+def test_move_study_to_configured_destination(scp: RunningScp, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tui_pacs.net.fastpath import dimse
+
+    readers = record_response_readers(monkeypatch)  # movescu's association and the one the move opens
+    sent_as_stored = record_sends_as_stored(monkeypatch)
     written: list[str] = []  # responses to movescu written as bytes, not encoded by pynetdicom
     real_response_bytes = dimse._response_bytes
 
@@ -191,7 +207,7 @@ def test_move_study_to_configured_destination(scp: RunningScp, monkeypatch: pyte
     # pynetdicom) sent as the bytes it is stored as.
     assert sorted(reader.responses_read for reader in readers) == [0, len(expected)]
     deflated = [syntax for syntax in stored if syntax == "1.2.840.10008.1.2.1.99"]
-    assert len(as_stored) == len(expected) - len(deflated) > 0
+    assert len(sent_as_stored) == len(expected) - len(deflated) > 0
     originals = {str(ds.SOPInstanceUID): ds for ds in map(pydicom.dcmread, expected)}
     for path in received:  # the same instances, element for element
         copy = pydicom.dcmread(path)
@@ -210,30 +226,8 @@ def test_move_to_unknown_destination_is_a801(scp: RunningScp) -> None:
 
 
 def test_get_series(scp: RunningScp, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from tui_pacs.net.fastpath import responses
-    from tui_pacs.net.scp import server
-    from tui_pacs.net.scu import association
-
-    readers: list[responses.ResponseReader] = []  # getscu's association: its C-STORE-RSPs
-    real_install = responses.install
-
-    def recorded(assoc: object) -> responses.ResponseReader | None:
-        reader = real_install(assoc)
-        if reader is not None:
-            readers.append(reader)
-        return reader
-
-    monkeypatch.setattr(server.responses, "install", recorded)
-    as_stored: list[str] = []  # sub-operations sent as the bytes they are stored as
-    real_read_stored = association.part10.read_stored
-
-    def read_stored(path: str, transfer_syntax: str) -> object:
-        stored = real_read_stored(path, transfer_syntax)
-        if stored is not None:
-            as_stored.append(str(stored.sop_instance_uid))
-        return stored
-
-    monkeypatch.setattr(association.part10, "read_stored", read_stored)
+    readers = record_response_readers(monkeypatch)  # getscu's association: its C-STORE-RSPs
+    sent_as_stored = record_sends_as_stored(monkeypatch)
     headers = [pydicom.dcmread(p, stop_before_pixels=True) for p in FILES]
     ct = [h for h in headers if h.PatientID == "TP0001" and h.Modality == "CT"]
     out = tmp_path / "get"
@@ -258,5 +252,5 @@ def test_get_series(scp: RunningScp, tmp_path: Path, monkeypatch: pytest.MonkeyP
         assert copy.pixel_array.tolist() == originals[uid].pixel_array.tolist()
         if str(copy.file_meta.TransferSyntaxUID) == stored_syntax[uid]:
             unchanged.append(uid)
-    assert unchanged and sorted(as_stored) == sorted(unchanged)
+    assert unchanged and sorted(stored.sop_instance_uid for stored in sent_as_stored) == sorted(unchanged)
     assert [reader.responses_read for reader in readers] == [len(ct)]  # read without pydicom

@@ -76,6 +76,10 @@ def choose_context(accepted: Sequence[PresentationContext], sop_class: str,
         f"or uncompressed little endian (accepted: {offered})")
 
 
+_CHOSEN = "_tui_pacs_chosen_contexts"
+"""The association attribute :func:`context_for` remembers its choices in."""
+
+
 def context_for(assoc: Any, sop_class: str, transfer_syntax: str) -> tuple[PresentationContext, bool]:
     """:func:`choose_context` over an established association's accepted contexts, remembered
     per association for each SOP class and stored syntax.
@@ -92,9 +96,6 @@ def context_for(assoc: Any, sop_class: str, transfer_syntax: str) -> tuple[Prese
     if found is None:
         found = chosen[key] = choose_context(assoc.accepted_contexts, sop_class, transfer_syntax)
     return found
-
-
-_CHOSEN = "_tui_pacs_chosen_contexts"
 
 
 def dataset_to_send(path: str | Path, decompress: bool, target_syntax: str) -> Dataset:

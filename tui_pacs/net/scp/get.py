@@ -45,6 +45,9 @@ def handle_c_get(event: Any, ctx: ScpContext) -> Iterator[Any]:
                              level=request.level.value, matches=len(request.matches), cancelled=cancelled,
                              status=CANCEL if cancelled else 0))
 
-    # The sub-operations go over this association, on the contexts it accepted with our SCU role.
+    # The sub-operations go over this association, on the contexts it accepted with our SCU role,
+    # as the files' bytes (net/scu/association.send_stored_on_accepted). Only the Patient and
+    # Study Root GET models are accepted (identifiers.MODELS): never Composite Instance Retrieve
+    # Without Bulk Data, whose sub-operations pynetdicom strips and whole files would not be.
     yield from reported_sub_operations(event, request.matches, lambda: event.assoc, report,
                                        as_stored=lambda: sends_stored_bytes(event.assoc))
