@@ -127,7 +127,11 @@ def _send_stored_bytes(assoc: Association, hold: Callable[[], AbstractContextMan
                 sent = _send_as_stored(assoc, dataset, msg_id, priority, originator_aet, originator_id)
                 if sent is not None:
                     return sent
-                dataset = dataset.load()
+                try:
+                    dataset = dataset.load()
+                except Exception as exc:  # pynetdicom counts the sub-operation failed; say which and why
+                    log.error("cannot read stored instance %s: %s", dataset.SOPInstanceUID, exc)
+                    raise
             return send_c_store(dataset, msg_id=msg_id, priority=priority, originator_aet=originator_aet,
                                 originator_id=originator_id)
 
