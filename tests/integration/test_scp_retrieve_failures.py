@@ -18,7 +18,15 @@ import pytest
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
-from tests.integration.test_scp_support import AET, HOST, RunningScp, make_config, node, running_scp, with_nodes
+from tests.integration.test_scp_support import (
+    AET,
+    HOST,
+    RunningScp,
+    make_config,
+    node,
+    running_scp,
+    with_nodes,
+)
 from tests.support.peers import run_storescp
 from tests.support.tools import free_port, run_tool
 from tui_pacs.store.importer import import_paths
