@@ -215,6 +215,7 @@ def test_move_study_to_configured_destination(scp: RunningScp, monkeypatch: pyte
         assert copy.PixelData == original.PixelData and copy.PatientName == original.PatientName
     served = [e for e in scp.of_kind("query.served") if e.service == "C-MOVE"]
     assert served[-1].matches == len(expected)
+    assert (served[-1].completed, served[-1].failed, served[-1].status) == (len(expected), 0, 0)
 
 
 def test_move_to_unknown_destination_is_a801(scp: RunningScp) -> None:

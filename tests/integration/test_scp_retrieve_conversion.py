@@ -133,6 +133,10 @@ def test_get_converts_for_an_explicit_little_endian_only_requestor(scp: RunningS
     converted = assert_same_instances(received, wanted, ExplicitVRLittleEndian)
     assert MUST_CONVERT <= converted
     assert len(wanted) < len(expected) or result.returncode == 0
+    served = [e for e in scp.of_kind("query.served") if e.service == "C-GET"][-1]
+    left_out = len(expected) - len(wanted)
+    assert (served.completed, served.failed) == (len(wanted), left_out)
+    assert served.status == (0xB000 if left_out else 0x0000)
 
 
 def test_choose_context_converts_to_little_endian_not_to_big() -> None:

@@ -84,6 +84,13 @@ def final_response(dump: str) -> tuple[list[int], str]:
     return failed, lists[-1] if lists else ""
 
 
+def assert_served(scp: RunningScp, service: str) -> None:
+    """The event the retrieve reported: what the requestor was told."""
+    (served,) = [e for e in scp.of_kind("query.served") if e.service == service]
+    assert (served.matches, served.completed, served.failed, served.warning) == (COUNT, COUNT - 1, 1, 0)
+    assert served.status == 0xB000 and not served.cancelled
+
+
 def test_move_with_a_lost_file_fails_that_sub_operation_only(
         holder: tuple[RunningScp, Path, list[pydicom.Dataset], str], caplog: pytest.LogCaptureFixture) -> None:
     scp, received, datasets, lost = holder
@@ -97,6 +104,7 @@ def test_move_with_a_lost_file_fails_that_sub_operation_only(
     others = {str(ds.SOPInstanceUID) for ds in datasets} - {lost}
     assert {str(pydicom.dcmread(p).SOPInstanceUID) for p in received.iterdir()} == others
     assert any(f"cannot read stored instance {lost}" in r.getMessage() for r in caplog.records)
+    assert_served(scp, "C-MOVE")
     run_tool("echoscu", "-aec", AET, HOST, str(scp.port), timeout=30)  # still serving
 
 
@@ -117,4 +125,5 @@ def test_get_with_a_lost_file_fails_that_sub_operation_only(
     others = {str(ds.SOPInstanceUID) for ds in datasets} - {lost}
     assert {str(pydicom.dcmread(p).SOPInstanceUID) for p in out.iterdir()} == others
     assert any(f"cannot read stored instance {lost}" in r.getMessage() for r in caplog.records)
+    assert_served(scp, "C-GET")
     run_tool("echoscu", "-aec", AET, HOST, str(scp.port), timeout=30)  # still serving

@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import struct
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
 from pynetdicom import evt
 from pynetdicom.dimse_primitives import C_GET, C_MOVE, C_STORE
@@ -243,6 +243,7 @@ def install_fast_responses(assoc: Any) -> bool:
     original = dimse_provider.send_msg
 
     def send_msg(primitive: Any, context_id: int) -> None:
+        _note_sub_operations(assoc, primitive)
         command = _response_bytes(primitive) if _unwatched(assoc) else None
         if command is None:
             original(primitive, context_id)
@@ -252,6 +253,32 @@ def install_fast_responses(assoc: Any) -> bool:
     send_msg.responses_as_bytes = True  # type: ignore[attr-defined]  # ours: see dimse_unobserved
     dimse_provider.send_msg = send_msg
     return True
+
+
+class SubOperationCounts(NamedTuple):
+    """A served C-MOVE's or C-GET's sub-operations so far, as its last response told the peer."""
+
+    completed: int
+    failed: int
+    warning: int
+
+
+_COUNTS = "_tui_pacs_sub_operation_counts"
+
+
+def _note_sub_operations(assoc: Any, primitive: Any) -> None:
+    """Remember the counts of a C-MOVE or C-GET response on its way to the peer."""
+    if isinstance(primitive, (C_MOVE, C_GET)) and primitive.NumberOfCompletedSuboperations is not None:
+        vars(assoc)[_COUNTS] = SubOperationCounts(int(primitive.NumberOfCompletedSuboperations or 0),
+                                                  int(primitive.NumberOfFailedSuboperations or 0),
+                                                  int(primitive.NumberOfWarningSuboperations or 0))
+
+
+def take_sub_operation_counts(assoc: Any) -> SubOperationCounts | None:
+    """The counts the last C-MOVE or C-GET response sent on ``assoc`` carried, forgotten once
+    taken (the next retrieve on the association starts afresh); None if none was sent."""
+    counts: SubOperationCounts | None = vars(assoc).pop(_COUNTS, None)
+    return counts
 
 
 def _response_bytes(primitive: Any) -> bytes | None:

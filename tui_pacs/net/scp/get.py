@@ -17,7 +17,7 @@ from typing import Any
 from tui_pacs.domain.events import QueryServed
 from tui_pacs.net.scp.base import ScpContext, association_id, peer_of
 from tui_pacs.net.scp.identifiers import IdentifierError
-from tui_pacs.net.scp.retrieve import CANCEL, reported_sub_operations, resolve
+from tui_pacs.net.scp.retrieve import CANCEL, Outcome, reported_sub_operations, resolve
 from tui_pacs.net.scu.association import sends_stored_bytes
 
 log = logging.getLogger(__name__)
@@ -40,10 +40,11 @@ def handle_c_get(event: Any, ctx: ScpContext) -> Iterator[Any]:
     log.info("C-GET %s of %d instances from %s", request.level.value, len(request.matches), peer)
     yield len(request.matches)
 
-    def report(cancelled: bool) -> None:
+    def report(outcome: Outcome) -> None:
         ctx.emit(QueryServed(association=number, peer_ae=peer.ae_title, service="C-GET",
-                             level=request.level.value, matches=len(request.matches), cancelled=cancelled,
-                             status=CANCEL if cancelled else 0))
+                             level=request.level.value, matches=len(request.matches),
+                             cancelled=outcome.status == CANCEL, status=outcome.status,
+                             completed=outcome.completed, failed=outcome.failed, warning=outcome.warning))
 
     # The sub-operations go over this association, on the contexts it accepted with our SCU role,
     # as the files' bytes (net/scu/association.send_stored_on_accepted). Only the Patient and

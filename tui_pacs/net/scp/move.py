@@ -24,7 +24,7 @@ from pynetdicom.presentation import build_context
 from tui_pacs.domain.events import QueryServed
 from tui_pacs.net.scp.base import ScpContext, association_id, peer_of, safe_ae
 from tui_pacs.net.scp.identifiers import IdentifierError
-from tui_pacs.net.scp.retrieve import CANCEL, Match, reported_sub_operations, resolve
+from tui_pacs.net.scp.retrieve import CANCEL, Match, Outcome, reported_sub_operations, resolve
 from tui_pacs.net.scu.association import sends_stored_bytes
 from tui_pacs.net.scu.contexts import plan_store_contexts
 
@@ -81,10 +81,11 @@ def handle_c_move(event: Any, ctx: ScpContext) -> Iterator[Any]:
     yield node.host, node.port, {"contexts": contexts, "evt_handlers": [(evt.EVT_ACCEPTED, on_accepted)]}
     yield len(request.matches)
 
-    def report(cancelled: bool) -> None:
+    def report(outcome: Outcome) -> None:
         ctx.emit(QueryServed(association=number, peer_ae=peer.ae_title, service="C-MOVE",
                              level=request.level.value, matches=len(request.matches), destination=destination,
-                             cancelled=cancelled, status=CANCEL if cancelled else 0))
+                             cancelled=outcome.status == CANCEL, status=outcome.status,
+                             completed=outcome.completed, failed=outcome.failed, warning=outcome.warning))
 
     yield from reported_sub_operations(
         event, request.matches, lambda: sub_association[0] if sub_association else None, report,

@@ -23,6 +23,7 @@ from pydicom.uid import UID
 from tui_pacs.domain.attributes import Level
 from tui_pacs.net.conversion import context_for, convert
 from tui_pacs.net.errors import NoPresentationContext
+from tui_pacs.net.fastpath.dimse import SubOperationCounts, take_sub_operation_counts
 from tui_pacs.net.scp.base import ScpContext
 from tui_pacs.net.scp.identifiers import retrieve_query, root_of
 from tui_pacs.net.scu.part10 import StoredReference
@@ -34,6 +35,8 @@ CANCEL = 0xFE00
 SUCCESS = 0x0000
 UNABLE_TO_PROCESS = 0xC000
 IDENTIFIER_MISMATCH = 0xA900
+UNABLE_TO_PERFORM_SUB_OPERATIONS = 0xA702
+SUB_OPERATIONS_WITH_FAILURES = 0xB000
 MOVE_DESTINATION_UNKNOWN = 0xA801
 
 
@@ -105,22 +108,52 @@ def prepare(match: Match, assoc: Any, *, as_stored: bool = False) -> Dataset | s
     return dataset
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """How a served C-MOVE or C-GET ended, for its :class:`~tui_pacs.domain.events.QueryServed`."""
+
+    status: int
+    """The final status (PS3.4 C.4.2.1.5 / C.4.3.1.5), as pynetdicom decides it from the counts."""
+    completed: int = 0
+    failed: int = 0
+    warning: int = 0
+
+
+def outcome_of(cancelled: bool, counts: SubOperationCounts | None, total: int) -> Outcome:
+    """Cancel; Success; A702 when every sub-operation failed; B000 when some failed or warned."""
+    if counts is None:
+        return Outcome(CANCEL if cancelled else SUCCESS)
+    if cancelled:
+        status = CANCEL
+    elif counts.failed and counts.failed == total:
+        status = UNABLE_TO_PERFORM_SUB_OPERATIONS
+    elif counts.failed or counts.warning:
+        status = SUB_OPERATIONS_WITH_FAILURES
+    else:
+        status = SUCCESS
+    return Outcome(status, counts.completed, counts.failed, counts.warning)
+
+
 def reported_sub_operations(event: Any, matches: tuple[Match, ...], association: SubAssociation,
-                            report: Callable[[bool], None], *,
+                            report: Callable[[Outcome], None], *,
                             as_stored: Callable[[], bool] = lambda: False,
                             ) -> Iterator[tuple[int, Dataset | str | None]]:
-    """:func:`sub_operations`, calling ``report(cancelled)`` when the stream ends or is dropped.
+    """:func:`sub_operations`, calling ``report(outcome)`` when the stream ends or is dropped.
 
     pynetdicom stops iterating after a Cancel status and ``event.is_cancelled``
     consumes the C-CANCEL, so cancellation is remembered from what was yielded.
+    The counts are those of the last pending response sent to the requestor
+    (:func:`~tui_pacs.net.fastpath.dimse.take_sub_operation_counts`): pynetdicom
+    counts each sub-operation's C-STORE status itself and sends one after each.
     """
     cancelled = False
+    take_sub_operation_counts(event.assoc)  # a previous retrieve's, on the same association
     try:
         for status, dataset in sub_operations(event, matches, association, as_stored):
             cancelled = cancelled or status == CANCEL
             yield status, dataset
     finally:
-        report(cancelled)
+        report(outcome_of(cancelled, take_sub_operation_counts(event.assoc), len(matches)))
 
 
 def sub_operations(event: Any, matches: tuple[Match, ...], association: SubAssociation,
