@@ -61,3 +61,8 @@ def test_every_kind_is_registered_once() -> None:
 def test_job_progress_finality() -> None:
     assert JobProgress(job_id=1, state="done").is_final
     assert not JobProgress(job_id=1).is_final
+
+
+def test_description_shows_statuses_in_hex() -> None:
+    line = QueryServed(service="C-MOVE", matches=4, completed=3, failed=1, status=0xB000).describe()
+    assert line.startswith("query.served ") and "status=0xB000" in line and "failed=1" in line

@@ -50,9 +50,16 @@ class Event:
         return json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":"))
 
     def describe(self) -> str:
-        """A one-line human summary for log output."""
-        parts = [f"{f.name}={getattr(self, f.name)!s}" for f in fields(self) if f.name != "at"]
+        """A one-line human summary for log output; DIMSE statuses in hex, as PS3.7 and every
+        DICOM tool write them (B000, not 45056)."""
+        parts = [f"{f.name}={_shown(f.name, getattr(self, f.name))}" for f in fields(self) if f.name != "at"]
         return f"{self.kind} " + " ".join(parts)
+
+
+def _shown(name: str, value: Any) -> str:
+    if name == "status" and isinstance(value, int) and not isinstance(value, bool):
+        return f"0x{value:04X}"
+    return str(value)
 
 
 def event_from_dict(data: dict[str, Any]) -> Event:
