@@ -234,8 +234,9 @@ def install_fast_responses(assoc: Any) -> bool:
     requested (``Association._c_store_scp``), and the pending responses of a
     C-MOVE or C-GET we serve (``QueryRetrieveServiceClass``, one after each
     sub-operation, each command set built as a pydicom data set and encoded
-    twice). Install before the association starts; False if ``send_msg``
-    is already someone else's.
+    twice). Each C-MOVE or C-GET response's counts are noted on the way,
+    written as bytes or not (:func:`take_sub_operation_counts`). Install
+    before the association starts; False if ``send_msg`` is already someone else's.
     """
     dimse_provider = getattr(assoc, "dimse", None)
     if dimse_provider is None or "send_msg" in vars(dimse_provider):

@@ -17,8 +17,7 @@ from typing import Any
 from tui_pacs.domain.events import QueryServed
 from tui_pacs.net.scp.base import ScpContext, association_id, peer_of
 from tui_pacs.net.scp.identifiers import IdentifierError
-from tui_pacs.net.scp.retrieve import CANCEL, Outcome, reported_sub_operations, resolve
-from tui_pacs.net.scu.association import sends_stored_bytes
+from tui_pacs.net.scp.retrieve import Outcome, reported_sub_operations, resolve
 
 log = logging.getLogger(__name__)
 
@@ -42,13 +41,10 @@ def handle_c_get(event: Any, ctx: ScpContext) -> Iterator[Any]:
 
     def report(outcome: Outcome) -> None:
         ctx.emit(QueryServed(association=number, peer_ae=peer.ae_title, service="C-GET",
-                             level=request.level.value, matches=len(request.matches),
-                             cancelled=outcome.status == CANCEL, status=outcome.status,
-                             completed=outcome.completed, failed=outcome.failed, warning=outcome.warning))
+                             level=request.level.value, matches=len(request.matches), **outcome.served()))
 
     # The sub-operations go over this association, on the contexts it accepted with our SCU role,
     # as the files' bytes (net/scu/association.send_stored_on_accepted). Only the Patient and
     # Study Root GET models are accepted (identifiers.MODELS): never Composite Instance Retrieve
     # Without Bulk Data, whose sub-operations pynetdicom strips and whole files would not be.
-    yield from reported_sub_operations(event, request.matches, lambda: event.assoc, report,
-                                       as_stored=lambda: sends_stored_bytes(event.assoc))
+    yield from reported_sub_operations(event, request.matches, lambda: event.assoc, report)

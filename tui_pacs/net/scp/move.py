@@ -24,8 +24,7 @@ from pynetdicom.presentation import build_context
 from tui_pacs.domain.events import QueryServed
 from tui_pacs.net.scp.base import ScpContext, association_id, peer_of, safe_ae
 from tui_pacs.net.scp.identifiers import IdentifierError
-from tui_pacs.net.scp.retrieve import CANCEL, Match, Outcome, reported_sub_operations, resolve
-from tui_pacs.net.scu.association import sends_stored_bytes
+from tui_pacs.net.scp.retrieve import Match, Outcome, reported_sub_operations, resolve
 from tui_pacs.net.scu.contexts import plan_store_contexts
 
 log = logging.getLogger(__name__)
@@ -84,9 +83,7 @@ def handle_c_move(event: Any, ctx: ScpContext) -> Iterator[Any]:
     def report(outcome: Outcome) -> None:
         ctx.emit(QueryServed(association=number, peer_ae=peer.ae_title, service="C-MOVE",
                              level=request.level.value, matches=len(request.matches), destination=destination,
-                             cancelled=outcome.status == CANCEL, status=outcome.status,
-                             completed=outcome.completed, failed=outcome.failed, warning=outcome.warning))
+                             **outcome.served()))
 
     yield from reported_sub_operations(
-        event, request.matches, lambda: sub_association[0] if sub_association else None, report,
-        as_stored=lambda: bool(sub_association) and sends_stored_bytes(sub_association[0]))
+        event, request.matches, lambda: sub_association[0] if sub_association else None, report)

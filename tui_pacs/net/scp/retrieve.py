@@ -26,6 +26,7 @@ from tui_pacs.net.errors import NoPresentationContext
 from tui_pacs.net.fastpath.dimse import SubOperationCounts, take_sub_operation_counts
 from tui_pacs.net.scp.base import ScpContext
 from tui_pacs.net.scp.identifiers import retrieve_query, root_of
+from tui_pacs.net.scu.association import sends_stored_bytes
 from tui_pacs.net.scu.part10 import StoredReference
 
 log = logging.getLogger(__name__)
@@ -76,12 +77,12 @@ def load(match: Match) -> Dataset | str:
         return f"unreadable {match.sop_instance_uid}"
 
 
-def prepare(match: Match, assoc: Any, *, as_stored: bool = False) -> Dataset | str:
+def prepare(match: Match, assoc: Any) -> Dataset | str:
     """The stored instance in a syntax the destination accepted, or why it cannot be sent.
 
-    With ``as_stored`` (the association sending it takes a
-    :class:`~tui_pacs.net.scu.part10.StoredReference`), an instance going in the
-    syntax it is stored in is not read here: the sender sends the file's bytes.
+    When ``assoc`` sends stored bytes (:func:`~tui_pacs.net.scu.association.sends_stored_bytes`),
+    an instance going in the syntax it is stored in is not read here: a
+    :class:`~tui_pacs.net.scu.part10.StoredReference` stands in for it.
     """
     try:
         if assoc is None:
@@ -90,7 +91,7 @@ def prepare(match: Match, assoc: Any, *, as_stored: bool = False) -> Dataset | s
     except NoPresentationContext as exc:
         log.warning("cannot send %s: %s", match.sop_instance_uid, exc.message)
         return f"no accepted context for {match.sop_instance_uid}"
-    if as_stored and not decompress and str(context.transfer_syntax[0]) == match.transfer_syntax:
+    if sends_stored_bytes(assoc) and not decompress and str(context.transfer_syntax[0]) == match.transfer_syntax:
         return StoredReference(str(match.path), match.sop_class_uid, match.sop_instance_uid, match.transfer_syntax)
     dataset = load(match)
     if isinstance(dataset, str):
@@ -108,15 +109,20 @@ def prepare(match: Match, assoc: Any, *, as_stored: bool = False) -> Dataset | s
     return dataset
 
 
+NO_COUNTS = SubOperationCounts(0, 0, 0)
+
+
 @dataclass(frozen=True)
 class Outcome:
     """How a served C-MOVE or C-GET ended, for its :class:`~tui_pacs.domain.events.QueryServed`."""
 
     status: int
     """The final status (PS3.4 C.4.2.1.5 / C.4.3.1.5), as pynetdicom decides it from the counts."""
-    completed: int = 0
-    failed: int = 0
-    warning: int = 0
+    counts: SubOperationCounts = NO_COUNTS
+
+    def served(self) -> dict[str, Any]:
+        """The fields of the QueryServed event it fills."""
+        return {"status": self.status, "cancelled": self.status == CANCEL, **self.counts._asdict()}
 
 
 def outcome_of(cancelled: bool, counts: SubOperationCounts | None, total: int) -> Outcome:
@@ -131,13 +137,11 @@ def outcome_of(cancelled: bool, counts: SubOperationCounts | None, total: int) -
         status = SUB_OPERATIONS_WITH_FAILURES
     else:
         status = SUCCESS
-    return Outcome(status, counts.completed, counts.failed, counts.warning)
+    return Outcome(status, counts)
 
 
 def reported_sub_operations(event: Any, matches: tuple[Match, ...], association: SubAssociation,
-                            report: Callable[[Outcome], None], *,
-                            as_stored: Callable[[], bool] = lambda: False,
-                            ) -> Iterator[tuple[int, Dataset | str | None]]:
+                            report: Callable[[Outcome], None]) -> Iterator[tuple[int, Dataset | str | None]]:
     """:func:`sub_operations`, calling ``report(outcome)`` when the stream ends or is dropped.
 
     pynetdicom stops iterating after a Cancel status and ``event.is_cancelled``
@@ -149,18 +153,18 @@ def reported_sub_operations(event: Any, matches: tuple[Match, ...], association:
     cancelled = False
     take_sub_operation_counts(event.assoc)  # a previous retrieve's, on the same association
     try:
-        for status, dataset in sub_operations(event, matches, association, as_stored):
+        for status, dataset in sub_operations(event, matches, association):
             cancelled = cancelled or status == CANCEL
             yield status, dataset
     finally:
         report(outcome_of(cancelled, take_sub_operation_counts(event.assoc), len(matches)))
 
 
-def sub_operations(event: Any, matches: tuple[Match, ...], association: SubAssociation,
-                   as_stored: Callable[[], bool] = lambda: False) -> Iterator[tuple[int, Dataset | str | None]]:
+def sub_operations(event: Any, matches: tuple[Match, ...],
+                   association: SubAssociation) -> Iterator[tuple[int, Dataset | str | None]]:
     """Pending (status, dataset) pairs, ending with Cancel if the SCU cancels (C.4.2.3.1)."""
     for match in matches:
         if event.is_cancelled:
             yield CANCEL, None
             return
-        yield PENDING, prepare(match, association(), as_stored=as_stored())
+        yield PENDING, prepare(match, association())

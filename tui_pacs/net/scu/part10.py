@@ -89,9 +89,10 @@ def read_stored(path: str, transfer_syntax: str) -> StoredDataSet | None:
 class StoredReference(Dataset):  # type: ignore[misc]
     """An instance to send as the bytes it is stored as, standing in for its data set.
 
-    The C-MOVE SCP's sub-operations go through pynetdicom's Move SCP, which
-    hands each yielded data set to ``send_c_store`` on the association it
-    opened from our AE; there :func:`tui_pacs.net.scu.association.guard_pynetdicom_stores`
+    The sub-operations of a C-MOVE or C-GET we serve go through pynetdicom's
+    Move or Get SCP, which hands each yielded data set to ``send_c_store`` on
+    the association they go over (the one it opened from our AE, or the
+    C-GET's own); there the wrapper of :mod:`tui_pacs.net.scu.association`
     sends the file's own data set bytes (:func:`read_stored`) instead of
     encoding a pydicom data set read from it. Only its UIDs are elements, so
     pynetdicom can name it in a Failed SOP Instance UID List; anything that
