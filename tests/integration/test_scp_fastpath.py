@@ -42,9 +42,11 @@ SC = "1.2.840.10008.5.1.4.1.1.7"
 MANY = 300
 
 
-def synthetic(folder: Path, count: int) -> list[Path]:
-    """``count`` one-instance studies of a small secondary capture image."""
+def synthetic(folder: Path, count: int, *, one_study: bool = False) -> list[Path]:
+    """``count`` one-instance studies of a small secondary capture image (with ``one_study``,
+    ``count`` instances of one patient's study and series)."""
     folder.mkdir(parents=True, exist_ok=True)
+    study, series = generate_uid(), generate_uid()
     paths = []
     for n in range(count):
         ds = Dataset()
@@ -53,8 +55,12 @@ def synthetic(folder: Path, count: int) -> list[Path]:
         ds.file_meta.MediaStorageSOPClassUID = SC
         ds.SOPClassUID = SC
         ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
-        ds.StudyInstanceUID, ds.SeriesInstanceUID = generate_uid(), generate_uid()
-        ds.PatientID, ds.PatientName = f"FAST{n % 7}", f"Fast^{n}"
+        if one_study:
+            ds.StudyInstanceUID, ds.SeriesInstanceUID = study, series
+            ds.PatientID, ds.PatientName, ds.InstanceNumber = "FAST0", "Fast^0", n + 1
+        else:
+            ds.StudyInstanceUID, ds.SeriesInstanceUID = generate_uid(), generate_uid()
+            ds.PatientID, ds.PatientName = f"FAST{n % 7}", f"Fast^{n}"
         ds.StudyDate, ds.Modality, ds.StudyID = "20240102", "OT", str(n)
         ds.Rows = ds.Columns = 4
         ds.SamplesPerPixel, ds.BitsAllocated, ds.BitsStored, ds.HighBit = 1, 8, 8, 7

@@ -15,9 +15,8 @@ from pathlib import Path
 
 import pydicom
 import pytest
-from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
+from tests.integration.test_scp_fastpath import synthetic
 from tests.integration.test_scp_support import (
     AET,
     HOST,
@@ -33,37 +32,14 @@ from tui_pacs.store.importer import import_paths
 
 pytestmark = pytest.mark.peer
 
-SC = "1.2.840.10008.5.1.4.1.1.7"
 COUNT = 4
-
-
-def one_study(folder: Path) -> list[Path]:
-    """``COUNT`` small secondary capture images of one study and series."""
-    folder.mkdir(parents=True)
-    study, series = generate_uid(), generate_uid()
-    paths = []
-    for n in range(COUNT):
-        ds = Dataset()
-        ds.file_meta = FileMetaDataset()
-        ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
-        ds.file_meta.MediaStorageSOPClassUID = ds.SOPClassUID = SC
-        ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
-        ds.StudyInstanceUID, ds.SeriesInstanceUID = study, series
-        ds.PatientID, ds.PatientName, ds.Modality, ds.InstanceNumber = "GONE1", "Gone^File", "OT", n + 1
-        ds.Rows = ds.Columns = 4
-        ds.SamplesPerPixel, ds.BitsAllocated, ds.BitsStored, ds.HighBit = 1, 8, 8, 7
-        ds.PixelRepresentation, ds.PhotometricInterpretation = 0, "MONOCHROME2"
-        ds.PixelData = bytes(range(n, n + 16))
-        paths.append(folder / f"{n}.dcm")
-        ds.save_as(paths[-1], enforce_file_format=True)
-    return paths
 
 
 @pytest.fixture()
 def holder(tmp_path: Path) -> Iterator[tuple[RunningScp, Path, list[pydicom.Dataset], str]]:
     """Our SCP holding one study whose second instance's file was removed behind its back, and a
     storescp it knows as MOVEDEST; yields the SCP, storescp's folder, the instances, the lost UID."""
-    paths = one_study(tmp_path / "study")
+    paths = synthetic(tmp_path / "study", COUNT, one_study=True)
     with run_storescp(tmp_path / "dest", aet="MOVEDEST") as dest:
         config = with_nodes(make_config(free_port()), node("dest", "MOVEDEST", dest.port))
         with running_scp(tmp_path / "home", config) as scp:

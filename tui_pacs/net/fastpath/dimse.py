@@ -105,9 +105,7 @@ def dimse_unobserved(assoc: Any) -> bool:
     """True when no EVT_DIMSE_SENT handler is bound, ``send_msg`` is pynetdicom's own (or
     :func:`install_fast_responses`') and pynetdicom's logger would not show the messages it dumps."""
     send_msg = vars(assoc.dimse).get("send_msg")
-    return ((send_msg is None or getattr(send_msg, "responses_as_bytes", False))
-            and not assoc.get_handlers(evt.EVT_DIMSE_SENT)
-            and not logging.getLogger("pynetdicom").isEnabledFor(logging.DEBUG))
+    return (send_msg is None or getattr(send_msg, "responses_as_bytes", False)) and _unwatched(assoc)
 
 
 def element(tag_element: int, value: bytes) -> bytes:
@@ -302,5 +300,6 @@ def _response_bytes(primitive: Any) -> bytes | None:
 
 
 def _unwatched(assoc: Any) -> bool:
+    """No EVT_DIMSE_SENT handler is bound and pynetdicom's log would not dump the messages."""
     return not assoc.get_handlers(evt.EVT_DIMSE_SENT) and not logging.getLogger("pynetdicom").isEnabledFor(
         logging.DEBUG)
